@@ -1,0 +1,16 @@
+"""gunicorn settings, used by the Procfile, `make serve` and the benchmark."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+# Heroku sets WEB_CONCURRENCY from the dyno's memory; 2 fits a small dyno.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Sync workers: the app is short requests to a database and a cache.
+worker_class = "sync"
+# Load the app once, before forking: workers start faster and share memory.
+# Safe because nothing opens a cache or database connection at import time.
+preload_app = True
+timeout = 30
+# Logs go to stdout, where Heroku collects them.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"

@@ -1,0 +1,214 @@
+"""
+Settings for the task list, read from the environment in this one module.
+
+Every variable is listed in README.md. With none set, the app runs on the
+embedded defaults: SQLite in the project folder and a file cache shared by
+all worker processes of the machine, with DEBUG off unless DEBUG=1.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_flag(name, default):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_flag("DEBUG", False)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long "
+            "random string (for example: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'), or set DEBUG=1 for local development."
+        )
+    # Only ever used with DEBUG on, on a developer's machine.
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
+if not DEBUG and not ALLOWED_HOSTS:
+    # Heroku apps answer on <app>.herokuapp.com; anything else must be listed.
+    ALLOWED_HOSTS = [".herokuapp.com", "localhost", "127.0.0.1"]
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    # Before staticfiles, so runserver serves static files the way gunicorn will.
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "tasks",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: DATABASE_URL (Heroku Postgres sets it), else SQLite in the project.
+# Persistent connections save a TCP + auth handshake per request; the health
+# check reconnects by itself after a database restart.
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=600,
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: MemCachier (or any memcached) when MEMCACHIER_SERVERS is set.
+MEMCACHIER_SERVERS = env_list("MEMCACHIER_SERVERS")
+if MEMCACHIER_SERVERS:
+    default_cache = {
+        # django-bmemcached, with consistent-hash sharding, short timeouts and
+        # fault tolerance added: see config/memcached.py for why.
+        "BACKEND": "config.memcached.MemCachierCache",
+        "LOCATION": MEMCACHIER_SERVERS,
+        "OPTIONS": {
+            "username": os.environ.get("MEMCACHIER_USERNAME") or None,
+            "password": os.environ.get("MEMCACHIER_PASSWORD") or None,
+            # bmemcached pickles with protocol 0 by default: 2x bigger, 5x slower.
+            "pickle_protocol": 5,
+            # bmemcached waits 3 s by default; a hosted memcache answers in ~1 ms.
+            "socket_timeout": float(os.environ.get("MEMCACHIER_TIMEOUT", "0.25")),
+        },
+    }
+else:
+    # LocMemCache is per process: one gunicorn worker would keep serving a
+    # page another worker invalidated. Files are shared by every process.
+    default_cache = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("FILE_CACHE_DIR", str(BASE_DIR / ".cache")),
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    }
+default_cache["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "tasklist")
+default_cache["TIMEOUT"] = 24 * 60 * 60
+
+# Which caching layers are on: any of query, fragments, page (default: all),
+# or "none". The benchmark switches them to measure what each one buys.
+CACHE_LAYERS = set(env_list("CACHE_LAYERS", "query,fragments,page")) - {"none"}
+unknown_layers = CACHE_LAYERS - {"query", "fragments", "page"}
+if unknown_layers:
+    raise ImproperlyConfigured(f"CACHE_LAYERS has unknown layers: {sorted(unknown_layers)}")
+
+CACHES = {
+    "default": default_cache,
+    # {% cache %} uses this alias when it exists; a DummyCache turns fragments off.
+    "template_fragments": (
+        default_cache
+        if "fragments" in CACHE_LAYERS
+        else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    ),
+}
+
+# Sessions in the cache, written through to the database: a memcached restart
+# or eviction logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Messages travel in a cookie, so the page cache can tell from the request
+# alone that a response carries one and must not be shared.
+MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, compressed files that whitenoise serves with far-future caching.
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# HTTPS. On by default in production (Heroku terminates TLS at its router and
+# says so in X-Forwarded-Proto). HTTPS_ONLY=0 serves plain HTTP, for a local
+# gunicorn, the browser tests and the benchmark.
+HTTPS_ONLY = env_flag("HTTPS_ONLY", not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365 if HTTPS_ONLY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
+SECURE_HSTS_PRELOAD = HTTPS_ONLY
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The task form reads its token from the page, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Logs go to stdout, where Heroku (and gunicorn) collect them.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "stream": sys.stdout, "formatter": "plain"}
+    },
+    "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # bmemcached logs every get at DEBUG and its own failures at ERROR;
+        # config.memcached reports failures once, rate limited.
+        "bmemcached": {"level": "CRITICAL"},
+    },
+}

@@ -1,0 +1,102 @@
+"""
+Every cache key and version of the task list: built here and nowhere else.
+
+The list has one version, a fresh unique token replaced after every committed
+write. Whatever is derived from the list (the rows, the page, the list
+fragment) is stored together with, or keyed on, the version it was built from,
+read *before* the database. A reader that loses a race with a writer stores
+its result under the old version, where nobody looks any more: the stale-set
+race cannot leave old data in place.
+
+A token, not a counter: a counter that is evicted and recreated at 0 would
+bring entries stored under its old values back to life.
+"""
+
+import time
+import uuid
+
+from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
+
+# How long derived entries live. Writes invalidate them at once; the TTL only
+# bounds what a write that could not reach memcached might leave behind.
+TTL_SECONDS = 10 * 60
+
+# The "{...}" hash tag puts these keys on one memcached server, so the version
+# and the entry it guards come back in one round trip (config/memcached.py).
+_TAG = "{tasklist}"
+LIST_VERSION = f"{_TAG}:version"
+TASK_LIST = f"{_TAG}:rows"
+INDEX_PAGE = f"{_TAG}:page:index"
+
+# Template fragment names, used by templates/tasks/index.html.
+LIST_FRAGMENT = "task-list"
+ROW_FRAGMENT = "task-row"
+
+
+def list_lock(version):
+    return f"{_TAG}:rows-lock:{version}"
+
+
+def list_fragment(version):
+    return make_template_fragment_key(LIST_FRAGMENT, [version])
+
+
+def task_row(task):
+    # Keyed on everything a row shows, so any change to a task, through any
+    # path, renders a new row: the old fragment is simply never asked for.
+    return make_template_fragment_key(
+        ROW_FRAGMENT, [task["id"], task["name"], task["updated_at"].isoformat()]
+    )
+
+
+def new_version():
+    return f"{time.time_ns():x}.{uuid.uuid4().hex[:12]}"
+
+
+def bump_list_version():
+    cache.set(LIST_VERSION, new_version(), timeout=None)
+
+
+def current_list_version():
+    return cache.get(LIST_VERSION) or _create_list_version()
+
+
+def read_versioned(key):
+    """(current list version, value stored under key for that version).
+
+    One round trip. The value is None if absent or built from another
+    version; the version is None only if the cache cannot be used at all.
+    """
+    found = cache.get_many([LIST_VERSION, key])
+    version = found.get(LIST_VERSION)
+    if version is None:
+        version = _create_list_version()
+        return version, None
+    entry = found.get(key)
+    if entry is not None and entry[0] == version:
+        return version, entry[1]
+    return version, None
+
+
+def store_versioned(key, version, value):
+    cache.set(key, (version, value), TTL_SECONDS)
+
+
+def _create_list_version():
+    # The version is gone (first start, eviction, flush): everything stored
+    # under an older one must count as stale, so start a fresh token. add()
+    # lets concurrent creators agree on one; if the cache is down both calls
+    # fail and we report None: serve from the database.
+    version = new_version()
+    if cache.add(LIST_VERSION, version, timeout=None):
+        return version
+    return cache.get(LIST_VERSION)
+
+
+def all_keys(tasks, version):
+    """Every key this app may have stored, for `manage.py clear_cache`."""
+    keys = [LIST_VERSION, TASK_LIST, INDEX_PAGE]
+    if version is not None:
+        keys += [list_lock(version), list_fragment(version)]
+    return keys + [task_row(task) for task in tasks]

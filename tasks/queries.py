@@ -1,0 +1,49 @@
+"""The task list query, memoized in the cache (the guide's get_all_tasks)."""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from tasks import cache as keys
+from tasks.models import Task
+
+# How long a request that lost the race to rebuild the list waits for the
+# winner before querying the database itself: a bounded number of queries
+# even if the winner died, and never more than ~0.3 s of waiting.
+LOCK_SECONDS = 5
+WAITS = (0.005, 0.01, 0.02, 0.04, 0.08, 0.15)
+
+
+def load_tasks():
+    """The list, oldest first, as small dicts: cheap to pickle and to cache."""
+    return list(Task.objects.values("id", "name", "updated_at"))
+
+
+def get_all_tasks():
+    if "query" not in settings.CACHE_LAYERS:
+        return load_tasks()
+    version, tasks = keys.read_versioned(keys.TASK_LIST)
+    if tasks is not None:
+        return tasks
+    if version is None:
+        return load_tasks()
+    return _rebuild(version)
+
+
+def _rebuild(version):
+    # Stampede protection: one request per version queries the database, the
+    # others wait for its result. Serving the previous list instead would
+    # show a stale list right after a write, so they don't.
+    if cache.add(keys.list_lock(version), True, LOCK_SECONDS):
+        tasks = load_tasks()
+        keys.store_versioned(keys.TASK_LIST, version, tasks)
+        return tasks
+    for delay in WAITS:
+        time.sleep(delay)
+        current, tasks = keys.read_versioned(keys.TASK_LIST)
+        if tasks is not None:
+            return tasks
+        if current != version or cache.get(keys.list_lock(version)) is None:
+            break  # a newer write, or the loader gave up: don't wait for it
+    return load_tasks()

@@ -1,0 +1,217 @@
+"""
+Real PostgreSQL and memcached servers on free loopback ports, for the tests
+and the benchmarks.
+
+    python -m tests.services packages          # install what's missing (root)
+    python -m tests.services run -- CMD ...    # CMD with the servers' env set
+
+`run` starts one PostgreSQL and one memcached, sets DATABASE_URL and
+MEMCACHIER_SERVERS for CMD, and stops both afterwards, whatever happens.
+The classes are used directly by tests that stop, hang or add servers.
+"""
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+# command -> Debian package that provides it
+PACKAGES = {
+    "memcached": "memcached",
+    "initdb": "postgresql",
+    "saslpasswd2": "sasl2-bin",
+    "chromium": "chromium",
+    "wrk": "wrk",
+}
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def find_program(name):
+    found = shutil.which(name)
+    if found:
+        return found
+    # Debian keeps the PostgreSQL server programs off the PATH.
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+def ensure_packages():
+    missing = sorted({pkg for cmd, pkg in PACKAGES.items() if not find_program(cmd)})
+    if not missing:
+        return
+    if not is_root() or not shutil.which("apt-get"):
+        sys.exit(
+            "Missing programs. Install these Debian packages, then run again:\n"
+            f"    sudo apt-get install {' '.join(missing)}"
+        )
+    print(f"Installing Debian packages: {' '.join(missing)}", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, timeout=20.0, process=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+class Memcached:
+    """One memcached process; stop(), kill() and start() again at will."""
+
+    def __init__(self, port=None, memory_mb=64, sasl_conf_dir=None):
+        self.port = port or free_port()
+        self.memory_mb = memory_mb
+        self.sasl_conf_dir = sasl_conf_dir
+        self.process = None
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def start(self):
+        command = [find_program("memcached"), "-l", "127.0.0.1", "-p", str(self.port)]
+        command += ["-U", "0", "-m", str(self.memory_mb), "-t", "2"]
+        if is_root():
+            command += ["-u", "nobody"]
+        env = dict(os.environ)
+        if self.sasl_conf_dir:
+            command.append("-S")
+            env["SASL_CONF_PATH"] = str(self.sasl_conf_dir)
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def kill(self):
+        self.stop(signal.SIGKILL)
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster; fsync is off: test data only."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="tasklist-pg-"))
+        self.data = self.dir / "data"
+        self.started = False
+
+    @property
+    def url(self):
+        return f"postgres://postgres@127.0.0.1:{self.port}/tasks"
+
+    def _run(self, *command):
+        # PostgreSQL refuses to run as root: run it as the postgres user.
+        prefix = ["runuser", "-u", "postgres", "--"] if is_root() else []
+        subprocess.run([*prefix, *command], check=True, stdout=subprocess.DEVNULL)
+
+    def start(self):
+        if is_root():
+            shutil.chown(self.dir, "postgres")
+        if not self.data.exists():
+            self._run(
+                find_program("initdb"), "-D", str(self.data), "-U", "postgres",
+                "-A", "trust", "-E", "UTF8", "--no-sync",
+            )
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            "-c shared_preload_libraries=pg_stat_statements"
+        )
+        self._run(
+            find_program("pg_ctl"), "-D", str(self.data), "-o", options,
+            "-l", str(self.dir / "log"), "-w", "start",
+        )
+        self.started = True
+        self._create_database()
+        return self
+
+    def _create_database(self):
+        import psycopg2
+
+        connection = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = 'tasks'")
+            if not cursor.fetchone():
+                cursor.execute("CREATE DATABASE tasks")
+        connection.close()
+
+    def stop(self, mode="fast"):
+        if self.started:
+            self._run(find_program("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+            self.started = False
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def running_services():
+    """(Postgres, Memcached), started; both stopped and removed on exit."""
+    with ExitStack() as stack:
+        postgres = Postgres()
+        stack.callback(postgres.remove)
+        postgres.start()
+        memcached = Memcached()
+        stack.callback(memcached.stop)
+        memcached.start()
+        yield postgres, memcached
+
+
+def service_env(postgres, memcached):
+    return {
+        "DATABASE_URL": postgres.url,
+        "MEMCACHIER_SERVERS": memcached.address,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "test-only-" + "x" * 50,
+    }
+
+
+def main(argv):
+    if argv[:1] == ["packages"]:
+        ensure_packages()
+        return 0
+    if argv[:1] == ["run"] and "--" in argv:
+        command = argv[argv.index("--") + 1 :]
+        with running_services() as (postgres, memcached):
+            env = {**os.environ, **service_env(postgres, memcached)}
+            print(f"PostgreSQL on {postgres.port}, memcached on {memcached.port}", flush=True)
+            return subprocess.run(command, env=env).returncode
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
