@@ -12,5 +12,6 @@ worker_class = "sync"
 preload_app = True
 timeout = 30
 # Logs go to stdout, where Heroku collects them.
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# GUNICORN_ACCESS_LOG=0 turns the access log off (the benchmark does).
+accesslog = None if os.environ.get("GUNICORN_ACCESS_LOG") == "0" else "-"
 errorlog = "-"

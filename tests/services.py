@@ -179,6 +179,47 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Gunicorn:
+    """The app under gunicorn, started exactly as the Procfile starts it."""
+
+    def __init__(self, env, port=None, workers=2, app="config.wsgi"):
+        self.port = port or free_port()
+        self.app = app
+        self.env = {
+            **os.environ,
+            **env,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": str(workers),
+            # Plain HTTP on loopback; production keeps HTTPS_ONLY on.
+            "HTTPS_ONLY": "0",
+            "GUNICORN_ACCESS_LOG": "0",
+        }
+        self.process = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, stdout=subprocess.DEVNULL):
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        self.process = subprocess.Popen(
+            [gunicorn, "--config", "config/gunicorn.py", self.app],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=self.env,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self.process = None
+
+
 @contextmanager
 def running_services():
     """(Postgres, Memcached), started; both stopped and removed on exit."""

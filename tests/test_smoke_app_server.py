@@ -1,0 +1,13 @@
+import urllib.request
+
+import pytest
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_serves_the_page_and_the_admin_css(app_server):
+    with urllib.request.urlopen(app_server.url + "/") as response:
+        assert response.status == 200
+        assert b"Current tasks" in response.read()
+    with urllib.request.urlopen(app_server.url + "/static/admin/css/base.css") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/css")
