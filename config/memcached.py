@@ -11,7 +11,8 @@ django-bmemcached's defaults are wrong for production in three ways:
   reconnecting after a failed *connect*. We skip a server for a few seconds
   after any connection error (see SkippingServer).
 - a value over the 1 MB item limit, a key the server rejects or a bad SASL
-  password raise MemcachedException out of the request. A cache problem must
+  password raise MemcachedException out of the request, and a key Django
+  accepts can still be over memcached's 250 bytes. A cache problem must
   cost a cache miss, not a 500: every operation here degrades to a miss and
   logs the problem, at most once per minute per kind.
 """
@@ -26,7 +27,7 @@ from functools import wraps
 import bmemcached
 from bmemcached.exceptions import MemcachedException
 from bmemcached.protocol import Protocol
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, InvalidCacheKey
 from django_bmemcached.memcached import BMemcached
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def tolerant(default):
         def wrapper(self, *args, **kwargs):
             try:
                 return method(self, *args, **kwargs)
-            except (MemcachedException, OSError) as error:
+            except (MemcachedException, OSError, InvalidCacheKey) as error:
                 problems.warning(
                     f"{method.__name__}:{type(error).__name__}",
                     "memcached %s failed: %s; treated as a cache miss",
@@ -146,13 +147,21 @@ class MemCachierCache(BMemcached):
 
     @tolerant(default=False)
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        stored = False
         try:
-            super().set(key, value, timeout=timeout, version=version)
+            stored = bool(self._cache.set(key, value, self.get_backend_timeout(timeout)))
+            return stored
+        finally:
+            if not stored:
+                # Too large, say: don't leave an older value under this key.
+                self._delete_quietly(key)
+
+    def _delete_quietly(self, key):
+        try:
+            self._cache.delete(key)
         except MemcachedException:
-            # Too large, say: don't leave an older value behind under this key.
-            self.delete(key, version=version)
-            raise
-        return True
+            pass
 
     @tolerant(default=list)
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
@@ -173,6 +182,13 @@ class MemCachierCache(BMemcached):
     @tolerant(default=None)
     def clear(self):
         return super().clear()
+
+    def validate_key(self, key):
+        super().validate_key(key)
+        # Django counts characters; memcached counts bytes, and drops the
+        # connection on a key over 250 bytes. Refuse it here instead.
+        if len(key.encode()) > 250:
+            raise InvalidCacheKey(f"Cache key is over memcached's 250 bytes: {key[:50]!r}...")
 
     def server_stats(self):
         """memcached's own `stats`, per server address (empty if unreachable)."""

@@ -20,7 +20,7 @@ class HttpsClient(Client):
     """Production settings redirect plain HTTP; Heroku's router says HTTPS like this."""
 
     def __init__(self, **defaults):
-        super().__init__(HTTP_X_FORWARDED_PROTO="https", **defaults)
+        super().__init__(HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="testserver", **defaults)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import os
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.core.management.base import BaseCommand
 
 # memcached stat -> label, in the order the MemCachier dashboard shows them.
@@ -20,11 +20,12 @@ class Command(BaseCommand):
     help = "Print the cache's own statistics, per memcached server."
 
     def handle(self, *args, **options):
+        cache = caches["default"]
         if hasattr(cache, "server_stats"):
             for server, stats in cache.server_stats().items():
                 self.print_memcached(server, stats)
         else:
-            self.print_other()
+            self.print_other(cache)
 
     def print_memcached(self, server, stats):
         self.stdout.write(f"memcached {server}")
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         for field, label in FIELDS[2:]:
             self.stdout.write(f"  {label:<12} {stats.get(field, 'n/a')}")
 
-    def print_other(self):
+    def print_other(self, cache):
         backend = type(cache).__name__
         self.stdout.write(f"{backend} (embedded default)")
         directory = getattr(cache, "_dir", None)

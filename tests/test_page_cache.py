@@ -1,0 +1,140 @@
+"""Per-view caching of GET /: shared, personalised, counted."""
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tasks import cache as keys
+from tasks.models import Task
+from tests.conftest import HttpsClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def get_counted(client, meter, path="/"):
+    with CaptureQueriesContext(connection) as queries, meter:
+        response = client.get(path)
+    return response, len(queries)
+
+
+def test_a_hit_costs_no_sql_and_one_round_trip(client, memcached_meter):
+    Task.objects.create(name="cached")
+    assert client.get("/")["X-Cache"] == "MISS"
+    response, sql = get_counted(client, memcached_meter)
+    assert response["X-Cache"] == "HIT"
+    assert "cached" in response.content.decode()
+    assert sql == 0
+    assert memcached_meter.round_trips == 1
+    # One get_many of the version and the page: memcached counts both keys.
+    assert memcached_meter.gets == 2
+    assert memcached_meter.sets == 0
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_rebuild_after_one_change_costs_the_same_round_trips_for_any_length(
+    client, memcached_meter, count
+):
+    Task.objects.bulk_create([Task(name=f"task {i}") for i in range(count)])
+    client.get("/")
+    task = Task.objects.first()
+    task.name = "changed"
+    task.save()
+    response, sql = get_counted(client, memcached_meter)
+    assert response["X-Cache"] == "MISS"
+    assert "changed" in response.content.decode()
+    assert sql == 1
+    # version+page, list fragment, version+list, rebuild lock, list, rows
+    # get_many, rows set_many, list fragment, page: 9 whatever the length.
+    assert memcached_meter.round_trips == 9
+    # Sets: lock, list, the one changed row, list fragment, page.
+    assert memcached_meter.sets == 5
+
+
+def test_every_visitor_gets_their_own_working_token(memcached_meter):
+    Task.objects.create(name="shared")
+    alice, bob = HttpsClient(enforce_csrf_checks=True), HttpsClient(enforce_csrf_checks=True)
+    alice_page, bob_page = alice.get("/"), bob.get("/")
+    assert (alice_page["X-Cache"], bob_page["X-Cache"]) == ("MISS", "HIT")
+    alice_token = TOKEN.search(alice_page.content.decode()).group(1)
+    bob_token = TOKEN.search(bob_page.content.decode()).group(1)
+    assert alice.cookies["csrftoken"].value != bob.cookies["csrftoken"].value
+    assert alice_token != bob_token
+    origin = {"origin": "https://testserver"}
+    assert alice.post("/", {"name": "from alice", "csrfmiddlewaretoken": alice_token}, headers=origin).status_code == 302
+    assert bob.post("/", {"name": "from bob", "csrfmiddlewaretoken": bob_token}, headers=origin).status_code == 302
+    # Alice's token is no good with Bob's cookie.
+    assert bob.post("/", {"name": "x", "csrfmiddlewaretoken": alice_token}, headers=origin).status_code == 403
+    assert sorted(Task.objects.values_list("name", flat=True)) == ["from alice", "from bob", "shared"]
+
+
+def test_the_stored_page_holds_no_token_or_cookie(client):
+    client.get("/")
+    version, content = keys.read_versioned(keys.INDEX_PAGE)
+    assert content is not None
+    assert b"CSRF-SLOT" in content
+    assert client.cookies["csrftoken"].value.encode() not in content
+    assert not TOKEN.search(content.decode().replace("CSRF-SLOT", ""))
+
+
+def test_a_cookieless_request_gets_a_fresh_cookie_even_on_a_hit():
+    HttpsClient().get("/")
+    visitor = HttpsClient()
+    response = visitor.get("/")
+    assert response["X-Cache"] == "HIT"
+    assert "csrftoken" in response.cookies
+    assert response["Cache-Control"].startswith("max-age=0")
+    assert "private" in response["Cache-Control"]
+
+
+def test_messages_are_never_shared(client):
+    client.post("/12345/delete")
+    with_message = client.get("/")
+    assert "That task was already deleted." in with_message.content.decode()
+    assert with_message["X-Cache"] == "MISS"
+    other = HttpsClient().get("/")
+    assert "already deleted" not in other.content.decode()
+    assert "already deleted" not in HttpsClient().get("/").content.decode()
+
+
+def test_posts_and_error_pages_are_not_stored(client):
+    response = client.post("/", {"name": ""})
+    assert response.status_code == 400
+    assert keys.read_versioned(keys.INDEX_PAGE)[1] is None
+    page = client.get("/")
+    assert page["X-Cache"] == "MISS"
+    assert "Task name is required." not in page.content.decode()
+
+
+def test_query_strings_share_one_entry(client):
+    client.get("/?a=1")
+    assert client.get("/?b=2")["X-Cache"] == "HIT"
+    assert client.get("/?utm_source=x&page=9")["X-Cache"] == "HIT"
+
+
+def test_a_write_shows_at_once(client):
+    client.get("/")
+    client.post("/", {"name": "new one"})
+    response = client.get("/")
+    assert response["X-Cache"] == "MISS"
+    assert "new one" in response.content.decode()
+
+
+def test_page_layer_off_never_stores(client, settings):
+    settings.CACHE_LAYERS = {"query", "fragments"}
+    client.get("/")
+    assert client.get("/")["X-Cache"] == "MISS"
+    assert cache.get(keys.INDEX_PAGE) is None
+
+
+def test_the_shared_page_shows_no_user_data(client, django_user_model):
+    user = django_user_model.objects.create_user("someone", password="pw-123-long-enough")
+    client.force_login(user)
+    # The auth middleware loads the session only if something asks for the
+    # user; the page doesn't, so it stays shareable, and shows no user data.
+    response = client.get("/")
+    assert "someone" not in response.content.decode()

@@ -1,0 +1,110 @@
+"""Settings come from the environment, with an embedded default that needs no server."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+STRONG_KEY = "k" * 10 + "Q8x!r@3$zP-9mWn_7vB#2cL^5tY&1hJ*4dF(6sG)0aE+uI=oK~" * 2
+
+SHOW = """
+import json, django
+from django.conf import settings
+django.setup()
+from django.core.cache import caches
+c = caches["default"]
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "db_engine": settings.DATABASES["default"]["ENGINE"],
+    "db_name": str(settings.DATABASES["default"]["NAME"]),
+    "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
+    "health_checks": settings.DATABASES["default"]["CONN_HEALTH_CHECKS"],
+    "cache": type(c).__name__,
+    "client": type(c._cache).__name__ if hasattr(c, "server_stats") else None,
+    "options": {k: v for k, v in getattr(c, "_options", {}).items() if k != "password"},
+    "has_password": bool(getattr(c, "_options", {}).get("password")),
+    "log_stream": settings.LOGGING["handlers"]["stdout"]["stream"].name,
+}))
+"""
+
+
+def clean_env(**overrides):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMCACHIER_", "DATABASE_URL", "DEBUG", "HTTPS_ONLY"))}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env.update(overrides)
+    return env
+
+
+def python(code, env):
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+
+
+def show(**env):
+    result = python(SHOW, clean_env(**env))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_embedded_default_needs_no_server():
+    shown = show()
+    assert shown["db_engine"] == "django.db.backends.sqlite3"
+    assert shown["db_name"].endswith("db.sqlite3")
+    assert shown["cache"] == "FileBasedCache"
+    assert shown["debug"] is False
+    assert shown["log_stream"] == "<stdout>"
+
+
+def test_database_url_selects_postgres_with_persistent_checked_connections():
+    shown = show(DATABASE_URL="postgres://u:p@db.example:5432/tasks")
+    assert shown["db_engine"] == "django.db.backends.postgresql"
+    assert shown["db_name"] == "tasks"
+    assert shown["conn_max_age"] == 600
+    assert shown["health_checks"] is True
+
+
+def test_memcachier_variables_select_sharded_bmemcached_with_sasl():
+    shown = show(
+        MEMCACHIER_SERVERS="mc1.example:11211, mc2.example:11211",
+        MEMCACHIER_USERNAME="user",
+        MEMCACHIER_PASSWORD="secret",
+    )
+    assert shown["cache"] == "MemCachierCache"
+    assert shown["client"] == "ShardingClient"
+    assert shown["options"]["username"] == "user"
+    assert shown["has_password"] is True
+    assert shown["options"]["pickle_protocol"] == 5
+    assert shown["options"]["socket_timeout"] == 0.25
+
+
+def test_no_secret_key_in_production_refuses_to_start_and_says_what_to_set():
+    env = clean_env()
+    env.pop("SECRET_KEY", None)
+    result = python("import django; django.setup()", env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+    assert "DEBUG=1" in result.stderr
+
+
+def test_debug_runs_without_a_secret_key():
+    env = clean_env(DEBUG="1")
+    env.pop("SECRET_KEY", None)
+    assert python("import django; django.setup()", env).returncode == 0
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings():
+    env = clean_env(SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.herokuapp.com")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize("bad", ["query,everything", "pages"])
+def test_unknown_cache_layers_are_refused(bad):
+    result = python("import django; django.setup()", clean_env(CACHE_LAYERS=bad))
+    assert result.returncode != 0
+    assert "CACHE_LAYERS has unknown layers" in result.stderr

@@ -1,0 +1,155 @@
+"""The task list's views: every path, including the bad ones."""
+
+import re
+
+import pytest
+
+from tasks.models import Task
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def names_on_page(response):
+    return re.findall(r'<span class="task-name">(.*?)</span>', response.content.decode())
+
+
+def test_get_shows_the_form_and_the_list_oldest_first(client):
+    Task.objects.create(name="first")
+    Task.objects.create(name="second")
+    response = client.get("/")
+    assert response.status_code == 200
+    assert names_on_page(response) == ["first", "second"]
+    body = response.content.decode()
+    assert '<label for="id_name">Task name</label>' in body
+    assert ">Add task</button>" in body
+
+
+def test_empty_list_says_so(client):
+    assert "No tasks yet." in client.get("/").content.decode()
+
+
+def test_post_adds_then_redirects(client):
+    response = client.post("/", {"name": "  Buy milk  "})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert list(Task.objects.values_list("name", flat=True)) == ["Buy milk"]
+    assert names_on_page(client.get("/")) == ["Buy milk"]
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "Task name is required."),
+        ("   \u3000 ", "Task name is required."),
+        ("x" * 201, "Task name is too long: at most 200 characters."),
+        ("nul\x00here", "Null characters are not allowed."),
+        ("tab\there", "Task name can&#x27;t contain control characters"),
+        ("line\nbreak", "Task name can&#x27;t contain control characters"),
+        ("bell\x07", "Task name can&#x27;t contain control characters"),
+        ("c1\x85inside", "Task name can&#x27;t contain control characters"),
+    ],
+)
+def test_bad_names_get_a_message_and_change_nothing(client, name, message):
+    response = client.post("/", {"name": name})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Task.objects.exists()
+
+
+def test_missing_name_field_is_required(client):
+    response = client.post("/", {})
+    assert response.status_code == 400
+    assert "Task name is required." in response.content.decode()
+
+
+def test_the_longest_allowed_name_is_stored(client):
+    assert client.post("/", {"name": "x" * 200}).status_code == 302
+    assert Task.objects.get().name == "x" * 200
+
+
+def test_html_and_js_are_stored_as_typed_and_shown_escaped(client):
+    name = '<script>alert("x")</script> & \'quotes\''
+    client.post("/", {"name": name})
+    assert Task.objects.get().name == name
+    body = client.get("/").content.decode()
+    assert "<script>alert" not in body
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;quotes&#x27;" in body
+
+
+def test_unicode_is_kept(client):
+    client.post("/", {"name": "Café ☕ 漢字 🙂"})
+    assert names_on_page(client.get("/")) == ["Café ☕ 漢字 🙂"]
+
+
+def test_invalid_post_keeps_the_typed_name_in_the_form(client):
+    response = client.post("/", {"name": "x" * 201})
+    assert 'value="' + "x" * 201 + '"' in response.content.decode()
+
+
+def test_delete_removes_the_task(client):
+    task = Task.objects.create(name="done")
+    response = client.post(f"/{task.pk}/delete")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert not Task.objects.exists()
+    assert names_on_page(client.get("/")) == []
+
+
+@pytest.mark.parametrize("task_id", ["424242", "0", "99999999999999999999999999999"])
+def test_deleting_a_missing_task_says_so_without_a_500(client, task_id):
+    Task.objects.create(name="stays")
+    response = client.post(f"/{task_id}/delete", follow=True)
+    assert response.status_code == 200
+    assert "That task was already deleted." in response.content.decode()
+    assert Task.objects.count() == 1
+
+
+def test_deleting_twice_is_harmless(client):
+    task = Task.objects.create(name="once")
+    client.post(f"/{task.pk}/delete")
+    response = client.post(f"/{task.pk}/delete", follow=True)
+    assert "That task was already deleted." in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/-1/delete", "/abc/delete", "/1/delete/x"])
+def test_ids_that_are_not_ids_are_404(client, path):
+    assert client.post(path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("put", "/"), ("patch", "/"), ("delete", "/"), ("get", "/1/delete"), ("put", "/1/delete")],
+)
+def test_wrong_methods_get_405(client, method, path):
+    Task.objects.create(name="stays")
+    assert getattr(client, method)(path).status_code == 405
+    assert Task.objects.count() == 1
+
+
+def test_head_is_allowed(client):
+    assert client.head("/").status_code == 200
+
+
+def test_post_without_csrf_token_is_refused(csrf_client):
+    assert csrf_client.post("/", {"name": "sneaky"}).status_code == 403
+    task = Task.objects.create(name="stays")
+    assert csrf_client.post(f"/{task.pk}/delete").status_code == 403
+    assert list(Task.objects.values_list("name", flat=True)) == ["stays"]
+
+
+def test_post_with_the_pages_csrf_token_works(csrf_client):
+    page = csrf_client.get("/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    response = csrf_client.post(
+        "/", {"name": "legit", "csrfmiddlewaretoken": token}, headers={"origin": "https://testserver"}
+    )
+    assert response.status_code == 302
+    assert Task.objects.get().name == "legit"
+
+
+def test_plain_http_is_redirected_to_https():
+    from django.test import Client
+
+    response = Client().get("/")
+    assert response.status_code == 301
+    assert response["Location"] == "https://testserver/"
