@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 # The tests and the benchmark need a key; production sets its own.
 TEST_ENV := SECRET_KEY=test-only-key-not-secret-0123456789abcdefghijklmnopqrstuvwxyz
 
-.PHONY: run serve test bench bench-smoke faults clean
+.PHONY: run serve test bench faults clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

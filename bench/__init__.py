@@ -1,0 +1,1 @@
+"""The load benchmark (`make bench`) and its helpers; see bench/run.py."""
