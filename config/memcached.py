@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from datetime import datetime, timedelta
-from functools import wraps
+from functools import partialmethod, wraps
 
 import bmemcached
 from bmemcached.exceptions import MemcachedException
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 RETRY_DELAY_SECONDS = 5
 # At most one log line per kind of problem in this interval (per process).
 LOG_INTERVAL_SECONDS = 60
+# memcached's binary protocol status for a refused or missing SASL login.
+AUTH_ERROR = 0x20
 
 
 class RateLimitedLog:
@@ -46,7 +48,7 @@ class RateLimitedLog:
         self._lock = threading.Lock()
         self._last = {}  # kind -> (time logged, occurrences since)
 
-    def warning(self, kind, message, *args):
+    def log(self, level, kind, message, *args):
         now = time.monotonic()
         with self._lock:
             logged_at, suppressed = self._last.get(kind, (None, 0))
@@ -57,7 +59,10 @@ class RateLimitedLog:
         if suppressed:
             message += " (%d more since the last report)"
             args += (suppressed,)
-        logger.warning(message, *args)
+        logger.log(level, message, *args)
+
+    warning = partialmethod(log, logging.WARNING)
+    error = partialmethod(log, logging.ERROR)
 
 
 problems = RateLimitedLog(LOG_INTERVAL_SECONDS)
@@ -67,22 +72,64 @@ class SkippingServer(Protocol):
     """A bmemcached server connection that is skipped for a while after an error.
 
     bmemcached calls _connection_error on any socket error, timeouts included,
-    but only defers reconnection after a failed connect: a hung server would
-    cost socket_timeout on every operation. Deferring here makes every failure
-    cost one timeout per RETRY_DELAY_SECONDS per process.
+    but only defers reconnection after a failed *connect*: a hung server would
+    cost socket_timeout on every operation. Here any failure of a live
+    connection, or of a connect, opens a skip window of retry_delay seconds:
+    one timeout per window per process, whatever the load.
+
+    While skipping, bmemcached reports every operation as a connection error
+    too ("Delaying reconnection attempt"). Those are not new failures and must
+    not move the window, or under steady traffic it would never end and the
+    server, once back, would never be used again.
     """
 
+    def _open_connection(self):
+        try:
+            super()._open_connection()
+        except OSError as error:
+            # bmemcached has deferred the next attempt already.
+            self._report(error)
+            raise
+
     def _connection_error(self, exception):
+        was_connected = self.connection is not None
         super()._connection_error(exception)
-        self.reconnects_deferred_until = datetime.now() + timedelta(seconds=self.retry_delay)
+        if was_connected:
+            self.reconnects_deferred_until = datetime.now() + timedelta(seconds=self.retry_delay)
+            self._report(exception)
+
+    def _report(self, exception):
         # self.server is host:port only; credentials never reach the log.
         problems.warning(
             f"down:{self.server}",
             "memcached %s failed (%s); serving without it for %d s",
             self.server,
-            exception or type(exception).__name__,
+            str(exception) or type(exception).__name__,
             self.retry_delay,
         )
+
+    def _get_response(self):
+        response = super()._get_response()
+        if response[5] != AUTH_ERROR:
+            return response
+        # A refused SASL login, or an operation sent without one. memcached
+        # hangs up after it, and bmemcached would raise on every operation
+        # and log in again for the next one: skip this server like one that
+        # is down, and say what to fix. Never the credentials themselves.
+        self.disconnect()
+        self.reconnects_deferred_until = datetime.now() + timedelta(seconds=self.retry_delay)
+        if self._username and self._password:
+            problem = "refused the SASL login: check MEMCACHIER_USERNAME and MEMCACHIER_PASSWORD"
+        else:
+            problem = "requires a SASL login: set MEMCACHIER_USERNAME and MEMCACHIER_PASSWORD"
+        problems.error(
+            f"login:{self.server}",
+            "memcached %s %s. Serving without the cache, retrying every %d s",
+            self.server,
+            problem,
+            self.retry_delay,
+        )
+        return (self.MAGIC["response"], -1, 0, 0, 0, self.STATUS["server_disconnected"], 0, 0, 0, None)
 
 
 # A key's "hash tag", as in Redis Cluster: keys sharing {tag} live on one
@@ -156,6 +203,20 @@ class MemCachierCache(BMemcached):
             if not stored:
                 # Too large, say: don't leave an older value under this key.
                 self._delete_quietly(key)
+
+    @tolerant(default=False)
+    def set_now(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        """set(), trying the key's server even if this process is skipping it.
+
+        For the rare write that must not be skipped (tasks.cache's version
+        bump after a database write): each process's skip window ends at its
+        own time, and a process that skips a server the others use again
+        would leave them serving what it just changed. Costs one timeout if
+        the server is still failing.
+        """
+        server = self._cache._get_server(self.make_and_validate_key(key, version=version))
+        server.reconnects_deferred_until = None
+        return self.set(key, value, timeout, version=version)
 
     def _delete_quietly(self, key):
         try:

@@ -30,7 +30,7 @@ def env_list(name, default=""):
 DEBUG = env_flag("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
+if not SECRET_KEY.strip():
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long "
@@ -196,6 +196,10 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Error reports (the DEBUG page, error emails) hide user names as well as
+# passwords and keys: no memcached or database credential in them.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.CredentialsFilter"
 
 # Logs go to stdout, where Heroku (and gunicorn) collect them.
 LOGGING = {

@@ -26,7 +26,7 @@ CSRF_SLOT = '<input type="hidden" name="csrfmiddlewaretoken" value="CSRF-SLOT">'
 def serve(request, render):
     """The page from the cache, or render(list_version) and store it."""
     if not _shareable(request):
-        return personalize(request, render(keys.current_list_version()), "MISS")
+        return personalize(request, render(keys.list_fragment_version()), "MISS")
     version, content = keys.read_versioned(keys.INDEX_PAGE)
     if content is not None:
         return personalize(request, HttpResponse(content), "HIT")

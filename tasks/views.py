@@ -22,7 +22,7 @@ def add_task(request):
     if form.is_valid():
         form.save()
         return redirect("tasks:index")
-    response = render_index(request, form, keys.current_list_version(), status=400)
+    response = render_index(request, form, keys.list_fragment_version(), status=400)
     return page_cache.personalize(request, response)
 
 

@@ -1,4 +1,5 @@
 import collections
+import shutil
 
 import pytest
 from django.core.cache import cache
@@ -6,13 +7,19 @@ from django.db import connection
 from django.test import Client
 
 from config.memcached import SkippingServer
-from tests.services import Gunicorn
+from tasks import cache as keys
+from tests.services import Gunicorn, Memcached, write_sasl_conf
 
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Every test starts with an empty memcached (flush_all)."""
+    """Every test starts with an empty memcached (flush_all), owing it nothing.
+
+    A test that made memcached unreachable may leave this process owing a
+    version bump (tasks/cache.py); after a flush there is nothing stale.
+    """
     cache.clear()
+    keys._bump_owed.clear()
     yield
 
 
@@ -83,6 +90,37 @@ def memcached_meter(monkeypatch):
     return meter
 
 
+def database_url():
+    """DATABASE_URL of pytest-django's test database, for an app in another process."""
+    settings_dict = connection.settings_dict
+    return (
+        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
+        f"/{settings_dict['NAME']}"
+    )
+
+
+@pytest.fixture
+def rig(tmp_path, django_db_setup):
+    """rig(memcached=1, seed_tasks=0, ...) -> a started bench.faults.Rig.
+
+    The app under gunicorn (2 workers) on the test database and memcached
+    servers of its own, to stop, kill or hang; memcached=0 runs it on the
+    embedded file cache. Everything is stopped after the test. Tests using
+    it need `transactional_db` so their writes are committed.
+    """
+    from bench.faults import Rig
+
+    rigs = []
+
+    def start(memcached=1, seed_tasks=0, memcached_running=True, path=False):
+        rigs.append(Rig(tmp_path / f"rig-{len(rigs)}", memcached, database_url=database_url(), path=path))
+        return rigs[-1].start(seed_tasks, memcached_running)
+
+    yield start
+    for started in rigs:
+        started.stop()
+
+
 @pytest.fixture(scope="session")
 def app_server(django_db_setup, django_db_blocker):
     """The app under gunicorn (2 workers), on the test database and memcached.
@@ -90,13 +128,58 @@ def app_server(django_db_setup, django_db_blocker):
     Another process: what it shows proves what was committed and cached.
     Tests using it need `transactional_db` so their writes are committed.
     """
-    settings_dict = connection.settings_dict
-    env = {
-        "DATABASE_URL": (
-            f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
-            f"/{settings_dict['NAME']}"
-        ),
-    }
-    server = Gunicorn(env).start()
+    server = Gunicorn({"DATABASE_URL": database_url()}).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def start_app(tmp_path):
+    """start_app(env) runs the app under gunicorn with env on top of the tests' own.
+
+    One worker, so one process's log: stop the server, then read
+    server.log_path. A None value unsets a variable; https=True keeps the
+    production default of HTTPS only (behind a proxy that says so).
+    Tests using it need `transactional_db` so their writes are committed.
+    """
+    servers = []
+
+    def start(env=(), https=False):
+        server = Gunicorn({"DATABASE_URL": database_url()}, workers=1)
+        if https:
+            del server.env["HTTPS_ONLY"]
+        for name, value in dict(env).items():
+            if value is None:
+                server.env.pop(name, None)
+            else:
+                server.env[name] = value
+        server.log_path = tmp_path / f"gunicorn-{len(servers)}.log"
+        servers.append(server)
+        with open(server.log_path, "wb") as log:
+            server.start(stdout=log)
+        return server
+
+    start.servers = servers
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def stopped_log(server):
+    """Everything a server from start_app logged, once it has stopped."""
+    server.stop()
+    return server.log_path.read_text()
+
+
+SASL_USER = "tasklist-app"
+SASL_PASSWORD = "sasl-Pw-9d41c7e2-never-in-any-log"
+
+
+@pytest.fixture(scope="session")
+def sasl_memcached():
+    """A memcached that requires a SASL login (-S): SASL_USER / SASL_PASSWORD."""
+    folder = write_sasl_conf({SASL_USER: SASL_PASSWORD})
+    server = Memcached(sasl_conf_dir=folder).start()
+    yield server
+    server.stop()
+    shutil.rmtree(folder)

@@ -79,8 +79,32 @@ def wait_for_port(port, timeout=20.0, process=None):
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
 
 
+def write_sasl_conf(users):
+    """A new folder for memcached -S (SASL_CONF_PATH): PLAIN logins for `users`.
+
+    memcached reads memcached.conf there, and checks each login against the
+    sasldb it names. It reads the sasldb at every login, after dropping root
+    for `nobody`, so the folder and the file must be readable by that user.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="tasklist-sasl-"))
+    folder.chmod(0o755)
+    sasldb = folder / "sasldb"
+    for user, password in users.items():
+        subprocess.run(
+            [find_program("saslpasswd2"), "-a", "memcached", "-c", "-p", "-f", str(sasldb), user],
+            input=password.encode(), check=True,
+        )
+    if is_root():
+        shutil.chown(sasldb, "nobody")
+    (folder / "memcached.conf").write_text(f"mech_list: plain\nsasldb_path: {sasldb}\n")
+    return folder
+
+
 class Memcached:
-    """One memcached process; stop(), kill() and start() again at will."""
+    """One memcached process; stop(), kill() and start() again at will.
+
+    With sasl_conf_dir (see write_sasl_conf), it requires a SASL login.
+    """
 
     def __init__(self, port=None, memory_mb=64, sasl_conf_dir=None):
         self.port = port or free_port()
@@ -212,6 +236,28 @@ class Gunicorn:
         )
         wait_for_port(self.port, process=self.process)
         return self
+
+    def worker_pids(self):
+        pid = self.process.pid
+        return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+    def restart_workers(self, timeout=20.0):
+        """Replace every worker by a fresh fork of the preloaded app (SIGHUP).
+
+        Returns once all the old workers are gone, so nothing they kept in
+        memory answers another request: Django caches content types per
+        process, and a test database flush gives them new ids.
+        """
+        old = self.worker_pids()
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while True:
+            workers = self.worker_pids()
+            if len(workers) == int(self.env["WEB_CONCURRENCY"]) and not workers & old:
+                return self
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not replace its workers {sorted(old)}")
+            time.sleep(0.02)
 
     def stop(self):
         if self.process and self.process.poll() is None:

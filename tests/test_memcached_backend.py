@@ -2,13 +2,13 @@
 
 import logging
 import os
-import socket
-import threading
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import caches
 from django.test import override_settings
 
+from bench.tarpit import Tarpit
 from config import memcached
 from config.memcached import MemCachierCache
 from tasks.models import Task
@@ -24,36 +24,11 @@ def backend(*addresses, **options):
     return MemCachierCache(list(addresses), {"OPTIONS": {"socket_timeout": 0.25, **options}})
 
 
-class Tarpit:
-    """Accepts connections and never answers: a hung memcached."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.connections = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections.append(conn)
-
-    def close(self):
-        self.sock.close()
-        for conn in self.connections:
-            conn.close()
-
-
 @pytest.fixture
 def tarpit():
-    pit = Tarpit()
-    yield pit
-    pit.close()
+    """A hung memcached: accepts connections and never answers."""
+    with Tarpit() as pit:
+        yield pit
 
 
 def test_a_refused_connection_is_a_miss_and_one_log_line(caplog):
@@ -75,27 +50,48 @@ def test_a_hung_server_costs_one_timeout_then_is_skipped(tarpit, caplog):
             assert cache.get("k") is None
             assert cache.set("k", 1) is False
     # One connection, one timeout; the other 19 operations were skipped.
-    assert len(tarpit.connections) == 1
+    assert tarpit.connections() == 1
     assert len(caplog.records) == 1
     assert "serving without it" in caplog.records[0].getMessage()
 
 
-def test_a_stopped_server_is_tried_again_after_the_skip_window(monkeypatch):
+@pytest.fixture
+def own_memcached():
+    """A memcached of this test's own, to stop and start."""
     server = Memcached().start()
-    try:
-        cache = backend(server.address)
-        assert cache.set("k", 1) is True
-        server.stop()
+    yield server
+    server.stop()
+
+
+def test_a_stopped_server_is_tried_again_after_the_skip_window(own_memcached):
+    cache = backend(own_memcached.address)
+    assert cache.set("k", 1) is True
+    own_memcached.stop()
+    assert cache.get("k") is None
+    own_memcached.start()
+    (node,) = cache._cache.servers
+    window_ends = node.reconnects_deferred_until
+    for _ in range(20):  # steady traffic inside the skip window
         assert cache.get("k") is None
-        server.start()
-        assert cache.get("k") is None  # still inside the skip window
-        monkeypatch.setattr(memcached, "RETRY_DELAY_SECONDS", 0)
-        for node in cache._cache.servers:
-            node.reconnects_deferred_until = None  # the window is over
-        assert cache.set("k", 2) is True
-        assert cache.get("k") == 2
-    finally:
-        server.stop()
+        assert cache.set("k", 2) is False
+    # Skipped operations are not new failures: the window did not move
+    # (it used to, and a server that came back was never used again).
+    assert node.reconnects_deferred_until == window_ends
+    node.reconnects_deferred_until = datetime.now() - timedelta(seconds=1)  # the window is over
+    assert cache.set("k", 2) is True
+    assert cache.get("k") == 2
+
+
+def test_set_now_tries_a_server_this_process_is_skipping(own_memcached):
+    """For writes that must not be skipped: another process may use the server again."""
+    cache = backend(own_memcached.address)
+    assert cache.set("k", 1) is True
+    own_memcached.stop()
+    own_memcached.start()
+    assert cache.get("k") is None  # the old connection fails: skipped from now on
+    assert cache.set("k", 2) is False  # skipped
+    assert cache.set_now("k", 3) is True  # tried anyway, and it's back
+    assert cache.get("k") == 3  # no longer skipped
 
 
 def test_a_value_over_the_item_limit_is_not_stored_and_leaves_no_old_value(caplog):

@@ -1,0 +1,37 @@
+"""
+PostgreSQL restarts under load: the app reconnects by itself.
+
+No 5xx once the database is back, writes go through again, and no read
+misses an acknowledged write. While it is down, writes fail with a 500
+(they can't be stored anywhere) and pages already cached are still served.
+The app runs under gunicorn with 2 workers on a PostgreSQL of its own, which
+this test stops and starts; `make faults` has the longer version
+(postgres-restart), with counts for the outage itself.
+"""
+
+import time
+
+from bench.faults import Load, Rig, check_reads
+
+
+def test_the_app_reconnects_by_itself_after_postgresql_restarts(tmp_path):
+    with Rig(tmp_path) as rig:
+        rig.start(seed_tasks=5)
+        with Load(rig.url) as load:
+            load.wait_for_writes(2)
+            rig.postgres.stop()
+            down = time.monotonic()
+            load.wait_for_requests(100, since=down)
+            rig.postgres.start()
+            back = time.monotonic()
+            load.wait_for_writes(5, since=back)
+            load.wait_for_requests(200, since=back)
+        records = list(load.records)
+        assert not [r for r in records if r.status == 0], rig.log_tail()
+        before = [r for r in records if r.finished < down]
+        after = load.since(back)
+        assert not [r for r in before + after if r.status >= 500], rig.log_tail()
+        assert sum(1 for r in after if r.method == "POST" and r.status == 302) >= 5
+        stale = check_reads(records, load.writes)
+        assert stale.checked > 0
+        assert not stale.problems, stale.problems[0]
