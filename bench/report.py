@@ -237,13 +237,12 @@ def plot(report, out):
 
     for name, (scenario, field, label) in PLOTS.items():
         title = SCENARIOS[scenario].format(write_every=report["settings"]["write_every"])
-        # Latency after a change spans decades between 10 and 10000 tasks.
-        figure = panels(plt, report, scenario, field, label, title, log_y=field == "median_ms")
+        figure = panels(plt, report, scenario, field, label, title)
         figure.savefig(out / name, dpi=110)
         plt.close(figure)
 
 
-def panels(plt, report, scenario, field, ylabel, title, log_y=False):
+def panels(plt, report, scenario, field, ylabel, title):
     """Loopback and delayed memcached side by side, one line per mode vs N."""
     from matplotlib.ticker import FuncFormatter
 
@@ -260,11 +259,11 @@ def panels(plt, report, scenario, field, ylabel, title, log_y=False):
                       color=f"C{MODE_ORDER.index(mode)}", label=report["labels"][mode])
         axis.set_xscale("log")
         axis.set_xticks(report["settings"]["tasks"], [str(n) for n in report["settings"]["tasks"]])
-        if log_y:
-            axis.set_yscale("log")
-            # Plain numbers (5, 10, 20 ms), not 10^1 with unlabelled ticks.
-            axis.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-            axis.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+        # Rates and latencies span decades between 10 and 10000 tasks.
+        axis.set_yscale("log")
+        # Plain numbers (5, 10, 20), not 10^1 with unlabelled ticks.
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
         axis.set_xlabel("tasks in the list")
         axis.set_title(f"memcached {report['proxy']['rtt_added_ms']:.2f} ms away" if is_delayed else "loopback")
         axis.grid(True, which="both", alpha=0.3)
