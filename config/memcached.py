@@ -95,8 +95,11 @@ class SkippingServer(Protocol):
         was_connected = self.connection is not None
         super()._connection_error(exception)
         if was_connected:
-            self.reconnects_deferred_until = datetime.now() + timedelta(seconds=self.retry_delay)
+            self._skip()
             self._report(exception)
+
+    def _skip(self):
+        self.reconnects_deferred_until = datetime.now() + timedelta(seconds=self.retry_delay)
 
     def _report(self, exception):
         # self.server is host:port only; credentials never reach the log.
@@ -117,7 +120,7 @@ class SkippingServer(Protocol):
         # and log in again for the next one: skip this server like one that
         # is down, and say what to fix. Never the credentials themselves.
         self.disconnect()
-        self.reconnects_deferred_until = datetime.now() + timedelta(seconds=self.retry_delay)
+        self._skip()
         if self._username and self._password:
             problem = "refused the SASL login: check MEMCACHIER_USERNAME and MEMCACHIER_PASSWORD"
         else:
