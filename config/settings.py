@@ -214,5 +214,8 @@ LOGGING = {
         # bmemcached logs every get at DEBUG and its own failures at ERROR;
         # config.memcached reports failures once, rate limited.
         "bmemcached": {"level": "CRITICAL"},
+        # Django adds its own console handler when DEBUG is on; without this
+        # every django.request line would be printed twice (it propagates).
+        "django": {"handlers": [], "level": "INFO"},
     },
 }

@@ -81,3 +81,12 @@ def test_unknown_cache_layers_are_refused(bad):
     result = python("import django; django.setup()", clean_env(CACHE_LAYERS=bad))
     assert result.returncode != 0
     assert "CACHE_LAYERS has unknown layers" in result.stderr
+
+
+@pytest.mark.parametrize("debug", ["0", "1"])
+def test_each_log_line_goes_to_stdout_once(debug):
+    code = "import django, logging; django.setup(); logging.getLogger('django.request').error('boom')"
+    result = python(code, clean_env(DEBUG=debug, SECRET_KEY="k" * 50))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["ERROR django.request: boom"]
+    assert result.stderr == ""
