@@ -116,6 +116,25 @@ def test_ids_that_are_not_ids_are_404(client, path):
     assert client.post(path).status_code == 404
 
 
+def test_unknown_pages_get_the_sites_own_404(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "Page not found" in body
+    assert 'href="/static/tasks/style' in body  # styled, not Django's bare page
+
+
+def test_a_failing_view_gets_the_sites_own_500(rf):
+    # Django renders 500.html with an empty context: no request, no cache.
+    from django.views.defaults import server_error
+
+    response = server_error(rf.get("/"))
+    assert response.status_code == 500
+    body = response.content.decode()
+    assert "Something went wrong on our side" in body
+    assert 'href="/static/tasks/style' in body
+
+
 @pytest.mark.parametrize(
     "method, path",
     [("put", "/"), ("patch", "/"), ("delete", "/"), ("get", "/1/delete"), ("put", "/1/delete")],
