@@ -439,6 +439,27 @@ def memcached_keys(port):
     }
 
 
+def memcached_holds(port, keys):
+    """The subset of keys a memcached server holds, asked key by key.
+
+    Not from `lru_crawler metadump`: under load that is no snapshot (items
+    that move in the LRU while it walks are skipped), so it can miss keys
+    that are there.
+    """
+    keys = sorted(keys)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        # Meta get with no flags: "HD" if held, "EN" if not, one line each.
+        sock.sendall(b"".join(f"mg {key}\r\n".encode() for key in keys))
+        data = b""
+        while data.count(b"\r\n") < len(keys):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    answers = data.decode().split("\r\n")
+    return {key for key, answer in zip(keys, answers) if answer == "HD"}
+
+
 def server_items(servers):
     """{address: (curr_items, get_hits)} from each running server's own stats."""
     counts = {}
