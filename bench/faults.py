@@ -60,20 +60,20 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote
 
 from bench.run import machine, memcached_stats
 from bench.tarpit import Tarpit
 from tests.services import Gunicorn, Memcached, Postgres, find_program
+from tests.visitor import TOKEN as CSRF_TOKEN
+from tests.visitor import Visitor as Browser
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 # One row of the list: the name (HTML-escaped) and the task's delete form.
 TASK_ROW = re.compile(r'<span class="task-name">([^<]*)</span>\s*<form[^>]*action="/(\d+)/delete"')
-CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 SLOW_SECONDS = 0.05
 # The keys that live together on one server (tasks/cache.py's hash tag).
 TAGGED = "{tasklist}"
@@ -106,60 +106,35 @@ class Result:
         return set(self.tasks.values()) if self.tasks is not None else None
 
 
-def parse_tasks(body):
+def parse_tasks(page):
     """{id: name} of the rows on a list page (names as shown: HTML-escaped)."""
-    return {int(task_id): name for name, task_id in TASK_ROW.findall(body.decode("utf-8", "replace"))}
+    return {int(task_id): name for name, task_id in TASK_ROW.findall(page)}
 
 
 class Visitor:
-    """One browser: a cookie jar and the CSRF token of the last page seen."""
+    """One browser under load: tests/visitor.py's cookie jar and HTTP, plus
+    the timing of each request, the CSRF token of the last page seen and the
+    tasks a list page showed."""
 
     def __init__(self, base_url, timeout=10.0):
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname, parts.port
-        self.timeout = timeout
-        self.cookies = {}
+        self.browser = Browser(base_url, timeout=timeout)
         self.token = None
 
     def request(self, method, path, fields=None):
-        sent = {"Host": f"{self.host}:{self.port}", "Connection": "close"}
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        body = None
-        if fields is not None:
-            body = urlencode(fields).encode()
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
         started = time.monotonic()
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
-            connection.request(method, path, body, sent)
-            response = connection.getresponse()
-            data = response.read()
+            response = self.browser.request(method, path, fields)
         except (OSError, http.client.HTTPException) as error:
             return Result(method, path, 0, started, time.monotonic(), error=repr(error))
-        finally:
-            connection.close()
-        finished = time.monotonic()
-        self._store_cookies(response.headers.get_all("Set-Cookie") or [])
-        token = CSRF_INPUT.search(data)
+        result = Result(
+            method, path, response.status, started, time.monotonic(), x_cache=response.headers.get("X-Cache", "")
+        )
+        token = CSRF_TOKEN.search(response.text)
         if token:
-            self.token = token.group(1).decode()
-        result = Result(method, path, response.status, started, finished, x_cache=response.headers.get("X-Cache", ""))
+            self.token = token.group(1)
         if method == "GET" and response.status == 200 and path == "/":
-            result.tasks = parse_tasks(data)
+            result.tasks = parse_tasks(response.text)
         return result
-
-    def _store_cookies(self, headers):
-        for header in headers:
-            try:
-                cookie = SimpleCookie(header)
-            except CookieError:
-                continue
-            for name, morsel in cookie.items():
-                if morsel["max-age"] == "0" or morsel.value == "":
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
 
     def get(self, path="/"):
         return self.request("GET", path)

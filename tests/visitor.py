@@ -31,10 +31,11 @@ class Response:
 
 
 class Visitor:
-    def __init__(self, base_url, https=False):
+    def __init__(self, base_url, https=False, timeout=30.0):
         url = urlsplit(base_url)
         self.host, self.port = url.hostname, url.port
         self.https = https
+        self.timeout = timeout
         self.cookies = {}
 
     @property
@@ -53,7 +54,7 @@ class Visitor:
             body = urlencode(form)
             sent["Content-Type"] = "application/x-www-form-urlencoded"
             sent.setdefault("Origin", self.origin)
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             connection.request(method, path, body, sent)
             raw = connection.getresponse()
