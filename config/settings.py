@@ -7,6 +7,7 @@ all worker processes of the machine, with DEBUG off unless DEBUG=1.
 """
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -103,8 +104,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MEMCACHIER_SERVERS = env_list("MEMCACHIER_SERVERS")
 if MEMCACHIER_SERVERS:
     default_cache = {
-        # django-bmemcached, with consistent-hash sharding, short timeouts and
-        # fault tolerance added: see config/memcached.py for why.
+        # django-bmemcached, made to keep Django's whole cache contract, with
+        # consistent-hash sharding, short timeouts and fault tolerance added:
+        # see config/memcached/ for why.
         "BACKEND": "config.memcached.MemCachierCache",
         "LOCATION": MEMCACHIER_SERVERS,
         "OPTIONS": {
@@ -124,7 +126,17 @@ else:
         "LOCATION": os.environ.get("FILE_CACHE_DIR", str(BASE_DIR / ".cache")),
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }
-default_cache["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "tasklist")
+# memcached keys can't hold spaces or control characters and stop at 250
+# bytes; MemCachierCache raises InvalidCacheKey on every key that breaks
+# that. A bad prefix would break every key, so it is refused at start.
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "tasklist")
+if not re.fullmatch(r"[!-~]{0,100}", CACHE_KEY_PREFIX):
+    raise ImproperlyConfigured(
+        "CACHE_KEY_PREFIX must be at most 100 printable ASCII characters, without "
+        "spaces: it starts every memcached key, and memcached keys can't hold "
+        "spaces or control characters, or be over 250 bytes."
+    )
+default_cache["KEY_PREFIX"] = CACHE_KEY_PREFIX
 default_cache["TIMEOUT"] = 24 * 60 * 60
 
 # Which caching layers are on: any of query, fragments, page (default: all),

@@ -34,7 +34,7 @@ from django.core.cache.utils import make_template_fragment_key
 TTL_SECONDS = 10 * 60
 
 # The "{...}" hash tag puts these keys on one memcached server, so the version
-# and the entry it guards come back in one round trip (config/memcached.py).
+# and the entry it guards come back in one round trip (config/memcached/client.py).
 _TAG = "{tasklist}"
 LIST_VERSION = f"{_TAG}:version"
 TASK_LIST = f"{_TAG}:rows"

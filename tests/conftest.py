@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
-from config.memcached import SkippingServer
+from config.memcached.server import Health, Server
 from tasks import cache as keys
 from tests.services import Gunicorn, Memcached, write_sasl_conf
 
@@ -15,9 +15,11 @@ from tests.services import Gunicorn, Memcached, write_sasl_conf
 def empty_cache():
     """Every test starts with an empty memcached (flush_all), owing it nothing.
 
-    A test that made memcached unreachable may leave this process owing a
-    version bump (tasks/cache.py); after a flush there is nothing stale.
+    A test that made memcached unreachable may leave this process skipping
+    a server (config/memcached/server.py) or owing a version bump
+    (tasks/cache.py); after a flush there is nothing stale.
     """
+    Health.forget_all()
     cache.clear()
     keys._bump_owed.clear()
     yield
@@ -79,14 +81,14 @@ def memcached_meter(monkeypatch):
     """Counts every request sent to memcached: one _send is one round trip."""
     meter = MemcachedMeter()
     meter._counting = False
-    original_send = SkippingServer._send
+    original_send = Server._send
 
     def counting_send(self, data):
         if meter._counting:
             meter.round_trips += 1
         return original_send(self, data)
 
-    monkeypatch.setattr(SkippingServer, "_send", counting_send)
+    monkeypatch.setattr(Server, "_send", counting_send)
     return meter
 
 

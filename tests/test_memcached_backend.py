@@ -1,150 +1,160 @@
-"""config.memcached: a memcached problem is a cache miss and one log line, never a 500."""
+"""
+MemCachierCache beyond what Django's own tests check (test_django_contract.py):
+keys counted in bytes, memcached's expiry for every Django timeout, counters
+that are atomic on the server, values that can't be read back, sharding.
+Faults are in test_memcached_faults.py.
+"""
 
 import logging
-import os
-from datetime import datetime, timedelta
+import threading
+import time
 
 import pytest
-from django.core.cache import caches
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import InvalidCacheKey
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from bench.tarpit import Tarpit
-from config import memcached
 from config.memcached import MemCachierCache
+from config.memcached.backend import EXPIRED, LATEST_EXPIRY, THIRTY_DAYS
+from config.memcached.problems import problems
+from config.memcached.server import SET
+from config.memcached.values import PICKLED
 from tasks.models import Task
 from tests.services import Memcached, free_port
+from tests.test_memcached_faults import KEYED, backend
 
 
-@pytest.fixture(autouse=True)
-def fresh_log_limits():
-    memcached.problems._last.clear()
+def test_a_key_over_250_bytes_raises_from_every_operation_and_sends_nothing(memcached_meter):
+    key = "é" * 120  # 120 characters pass Django's check; 240 bytes + prefix don't pass memcached's
+    assert len(cache.make_key(key)) < 250 < len(cache.make_key(key).encode())
+    with memcached_meter:
+        for operation, call in KEYED.items():
+            with pytest.raises(InvalidCacheKey, match="longer than 250 bytes"):
+                call(cache, key)
+    # memcached drops the connection on such a key: it was never sent.
+    assert memcached_meter.round_trips == 0
+    assert cache.set("é" * 100, 1) is True  # 200 bytes + prefix: fine
+    assert cache.get("é" * 100) == 1
 
 
-def backend(*addresses, **options):
-    return MemCachierCache(list(addresses), {"OPTIONS": {"socket_timeout": 0.25, **options}})
+@pytest.mark.parametrize(
+    "timeout, expiry",
+    [
+        (None, 0),  # never expires
+        (0, EXPIRED),
+        (-1, EXPIRED),
+        (0.5, EXPIRED),  # int(timeout), as Django's own memcached backends
+        (1, 1),
+        (60.7, 60),
+        (THIRTY_DAYS, THIRTY_DAYS),
+    ],
+)
+def test_django_timeouts_become_memcached_expiries(timeout, expiry):
+    assert cache.get_backend_timeout(timeout) == expiry
 
 
-@pytest.fixture
-def tarpit():
-    """A hung memcached: accepts connections and never answers."""
-    with Tarpit() as pit:
-        yield pit
+def test_timeouts_over_30_days_become_a_unix_time_and_never_overflow():
+    now = int(time.time())
+    assert cache.get_backend_timeout(THIRTY_DAYS + 1) - now in (THIRTY_DAYS + 1, THIRTY_DAYS + 2)
+    assert cache.get_backend_timeout(200 * 365 * 24 * 3600) == LATEST_EXPIRY
+    assert cache.set("centuries", "kept", 200 * 365 * 24 * 3600) is True
+    assert cache.get("centuries") == "kept"
 
 
-def test_a_refused_connection_is_a_miss_and_one_log_line(caplog):
-    cache = backend(f"127.0.0.1:{free_port()}")
+def test_the_default_timeout_is_the_settings_one():
+    assert cache.get_backend_timeout() == 24 * 60 * 60
+
+
+def test_a_timeout_in_the_past_replaces_and_removes_the_value():
+    cache.set("k", "old")
+    cache.set("k", "new", timeout=-10)
+    assert cache.get("k", "gone") == "gone"
+    assert cache.add("k", "added", timeout=0) is True
+    assert cache.get("k", "gone") == "gone"
+
+
+def test_none_is_a_value_and_a_hit_costs_one_round_trip(memcached_meter):
+    cache.set("nothing", None)
+    with memcached_meter:
+        assert cache.get("nothing", "default") is None
+    assert memcached_meter.round_trips == 1
+    assert memcached_meter.ops["get_hits"] == 1
+    assert cache.has_key("nothing") is True
+    assert cache.get_or_set("nothing", "other") is None
+
+
+def test_incr_is_one_round_trip_on_the_server(memcached_meter):
+    cache.set("counter", 10)
+    with memcached_meter:
+        assert cache.incr("counter", 5) == 15
+        assert cache.decr("counter", 20) == 0  # memcached stops at 0
+    # No get and set: memcached did the arithmetic.
+    assert memcached_meter.round_trips == 2
+    assert (memcached_meter.gets, memcached_meter.sets) == (0, 0)
+    # memcached pads a number that got shorter with spaces ("0 "): still 0.
+    assert cache.get("counter") == 0
+    assert cache.incr("counter", 7) == 7
+
+
+def test_concurrent_incr_loses_no_update():
+    cache.set("hits", 0)
+    threads, per_thread = 8, 200
+
+    def hammer(barrier):
+        mine = caches.create_connection("default")  # as each thread of a worker has
+        barrier.wait()
+        for _ in range(per_thread):
+            mine.incr("hits")
+
+    barrier = threading.Barrier(threads)
+    workers = [threading.Thread(target=hammer, args=(barrier,)) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert cache.get("hits") == threads * per_thread
+
+
+def test_incr_of_a_missing_key_creates_nothing():
+    with pytest.raises(ValueError, match="not found"):
+        cache.incr("absent")
+    assert cache.has_key("absent") is False
+
+
+@pytest.mark.parametrize(
+    "flags, data",
+    [(PICKLED, b"not a pickle"), (2, b"12 monkeys"), (8, b"not zlib"), (1 << 20, b"unknown flags")],
+    ids=["bad pickle", "bad integer", "bad compression", "unknown flags"],
+)
+def test_a_value_that_cant_be_read_back_is_a_miss_and_a_warning(flags, data, caplog):
+    problems.forget()
+    key = cache.make_key("odd")
+    server = cache._cache._get_server(key)
+    assert server.store(SET, key.encode(), flags, data, 0) == 0
+    cache.set("fine", 1)
     with caplog.at_level(logging.WARNING, logger="config.memcached"):
-        for _ in range(20):
-            assert cache.get("k") is None
-            assert cache.set("k", 1) is False
-            assert cache.get_many(["a", "b"]) == {}
-            assert cache.add("k", 1) is False
-    assert len(caplog.records) == 1
-    assert "failed" in caplog.records[0].getMessage()
-
-
-def test_a_hung_server_costs_one_timeout_then_is_skipped(tarpit, caplog):
-    cache = backend(tarpit.address)
-    with caplog.at_level(logging.WARNING, logger="config.memcached"):
-        for _ in range(10):
-            assert cache.get("k") is None
-            assert cache.set("k", 1) is False
-    # One connection, one timeout; the other 19 operations were skipped.
-    assert tarpit.connections() == 1
-    assert len(caplog.records) == 1
-    assert "serving without it" in caplog.records[0].getMessage()
-
-
-@pytest.fixture
-def own_memcached():
-    """A memcached of this test's own, to stop and start."""
-    server = Memcached().start()
-    yield server
-    server.stop()
-
-
-def test_a_stopped_server_is_tried_again_after_the_skip_window(own_memcached):
-    cache = backend(own_memcached.address)
-    assert cache.set("k", 1) is True
-    own_memcached.stop()
-    assert cache.get("k") is None
-    own_memcached.start()
-    (node,) = cache._cache.servers
-    window_ends = node.reconnects_deferred_until
-    for _ in range(20):  # steady traffic inside the skip window
-        assert cache.get("k") is None
-        assert cache.set("k", 2) is False
-    # Skipped operations are not new failures: the window did not move
-    # (it used to, and a server that came back was never used again).
-    assert node.reconnects_deferred_until == window_ends
-    node.reconnects_deferred_until = datetime.now() - timedelta(seconds=1)  # the window is over
-    assert cache.set("k", 2) is True
-    assert cache.get("k") == 2
-
-
-def test_set_now_tries_a_server_this_process_is_skipping(own_memcached):
-    """For writes that must not be skipped: another process may use the server again."""
-    cache = backend(own_memcached.address)
-    assert cache.set("k", 1) is True
-    own_memcached.stop()
-    own_memcached.start()
-    assert cache.get("k") is None  # the old connection fails: skipped from now on
-    assert cache.set("k", 2) is False  # skipped
-    assert cache.set_now("k", 3) is True  # tried anyway, and it's back
-    assert cache.get("k") == 3  # no longer skipped
-
-
-def test_a_value_over_the_item_limit_is_not_stored_and_leaves_no_old_value(caplog):
-    cache = caches["default"]
-    cache.set("big", "small")
-    with caplog.at_level(logging.WARNING, logger="config.memcached"):
-        assert cache.set("big", os.urandom(2 * 1024 * 1024)) is False
-    assert cache.get("big") is None
-    assert "Too large" in caplog.text or "too large" in caplog.text.lower()
-
-
-def test_a_key_the_server_would_reject_is_a_miss_and_costs_no_connection(caplog):
-    cache = caches["default"]
-    key = "é" * 200  # 200 characters pass Django's check; 400 bytes don't pass memcached's
-    with caplog.at_level(logging.WARNING, logger="config.memcached"):
-        assert cache.get(key) is None
-        assert cache.set(key, 1) is False
-    assert "over memcached's 250 bytes" in caplog.text
-    # memcached drops the connection on such a key; it was never sent.
-    assert cache.set("fine", 1) is True
-    assert cache.get("fine") == 1
-
-
-def test_an_error_the_server_returns_is_a_miss(caplog):
-    cache = caches["default"]
-    cache.set("counter", "not a number")
-    with caplog.at_level(logging.WARNING, logger="config.memcached"):
-        # memcached refuses to incr a non-number: MemcachedException inside.
-        assert cache.get_many(["counter"]) == {"counter": "not a number"}
-        assert tolerant_incr(cache, "counter") is None
+        assert cache.get("odd", "default") == "default"
+        assert cache.get_many(["odd", "fine"]) == {"fine": 1}
     assert "treated as a cache miss" in caplog.text
 
 
-def tolerant_incr(cache, key):
-    return memcached.tolerant(default=None)(lambda self: self._cache.incr(self.make_key(key), 1))(cache)
-
-
-def test_wrong_password_on_a_server_without_sasl_is_a_miss():
-    # Authentication against a server that doesn't speak SASL fails cleanly.
-    cache = backend(os.environ["MEMCACHIER_SERVERS"], username="u", password="p")
-    assert cache.get("k") is None
+def test_unknown_options_are_refused_at_start():
+    with pytest.raises(ImproperlyConfigured, match="Unknown OPTIONS"):
+        MemCachierCache(["127.0.0.1:11211"], {"OPTIONS": {"binary": True}})
 
 
 def test_several_servers_are_sharded_not_replicated():
     servers = [Memcached().start() for _ in range(3)]
     try:
-        cache = backend(*(s.address for s in servers))
-        cache.set_many({f"key-{i}": i for i in range(60)})
-        counts = [int(stats["curr_items"]) for stats in cache.server_stats().values()]
+        sharded = backend(*(s.address for s in servers))
+        sharded.set_many({f"key-{i}": i for i in range(60)})
+        counts = [int(stats["curr_items"]) for stats in sharded.server_stats().values()]
         assert sum(counts) == 60
         assert all(count > 0 for count in counts)
+        assert sharded.get_many([f"key-{i}" for i in range(60)]) == {f"key-{i}": i for i in range(60)}
         # The task list's keys share a hash tag: they live together.
-        tagged = [cache._cache._get_server(cache.make_key(k)) for k in ("{tasklist}:version", "{tasklist}:page:index")]
+        tagged = [sharded._cache._get_server(sharded.make_key(k)) for k in ("{tasklist}:version", "{tasklist}:page:index")]
         assert tagged[0] is tagged[1]
     finally:
         for server in servers:
@@ -153,19 +163,22 @@ def test_several_servers_are_sharded_not_replicated():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("problem", ["refused", "hung"])
-def test_the_page_is_served_from_the_database_when_memcached_fails(client, tarpit, problem):
+def test_the_page_is_served_from_the_database_when_memcached_fails(client, problem):
+    from bench.tarpit import Tarpit
+
     Task.objects.create(name="still here")
-    address = tarpit.address if problem == "hung" else f"127.0.0.1:{free_port()}"
-    config = {
-        "BACKEND": "config.memcached.MemCachierCache",
-        "LOCATION": [address],
-        "OPTIONS": {"socket_timeout": 0.25},
-    }
-    with override_settings(CACHES={"default": config, "template_fragments": config}):
-        for _ in range(3):
-            response = client.get("/")
-            assert response.status_code == 200
-            assert '<span class="task-name">still here</span>' in response.content.decode()
-            assert response["X-Cache"] == "MISS"
-        assert client.post("/", {"name": "added anyway"}).status_code == 302
-        assert "added anyway" in client.get("/").content.decode()
+    with Tarpit() as tarpit:
+        address = tarpit.address if problem == "hung" else f"127.0.0.1:{free_port()}"
+        config = {
+            "BACKEND": "config.memcached.MemCachierCache",
+            "LOCATION": [address],
+            "OPTIONS": {"socket_timeout": 0.25},
+        }
+        with override_settings(CACHES={"default": config, "template_fragments": config}):
+            for _ in range(3):
+                response = client.get("/")
+                assert response.status_code == 200
+                assert '<span class="task-name">still here</span>' in response.content.decode()
+                assert response["X-Cache"] == "MISS"
+            assert client.post("/", {"name": "added anyway"}).status_code == 302
+            assert "added anyway" in client.get("/").content.decode()

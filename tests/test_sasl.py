@@ -11,7 +11,8 @@ import bmemcached
 import pytest
 from bmemcached.exceptions import MemcachedException
 
-from config.memcached import AUTH_ERROR, MemCachierCache
+from config.memcached import MemCachierCache
+from config.memcached.server import AUTH_ERROR
 from tasks.models import Task
 from tests.conftest import SASL_PASSWORD, SASL_USER, stopped_log
 from tests.visitor import Visitor

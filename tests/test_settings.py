@@ -83,6 +83,21 @@ def test_unknown_cache_layers_are_refused(bad):
     assert "CACHE_LAYERS has unknown layers" in result.stderr
 
 
+@pytest.mark.parametrize("prefix", ["two words", "x" * 101, "tab\there", "caf\u00e9"])
+def test_a_cache_key_prefix_memcached_cant_take_is_refused_at_start(prefix):
+    # Every key starts with it: MemCachierCache would raise InvalidCacheKey
+    # on every request instead.
+    result = python("import django; django.setup()", clean_env(CACHE_KEY_PREFIX=prefix))
+    assert result.returncode != 0
+    assert "CACHE_KEY_PREFIX must be at most 100 printable ASCII characters" in result.stderr
+
+
+def test_another_cache_key_prefix_is_used_for_every_key():
+    code = "import django; django.setup(); from django.core.cache import cache; print(cache.make_key('k'))"
+    result = python(code, clean_env(CACHE_KEY_PREFIX="other-app"))
+    assert result.stdout.split() == ["other-app:1:k"]
+
+
 @pytest.mark.parametrize("debug", ["0", "1"])
 def test_each_log_line_goes_to_stdout_once(debug):
     code = "import django, logging; django.setup(); logging.getLogger('django.request').error('boom')"

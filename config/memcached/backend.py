@@ -1,0 +1,203 @@
+"""
+The Django cache backend: Django's whole cache contract on memcached, with
+MemCachier's SASL login, sharding over several servers, a short timeout and
+a skip window.
+
+Django's own backend tests decide the contract (tests/test_django_contract.py
+runs them on one server, three, and a SASL server). Where the line is drawn:
+
+- A programming error raises, as Django specifies: a key memcached can't
+  take (InvalidCacheKey, from every operation, the 250-byte limit counted in
+  bytes), incr of a missing key (ValueError) or of a value that is not an
+  integer (TypeError), a value that can't be pickled.
+- An infrastructure fault degrades: a server that is down, hung or refuses
+  the login, a value over the item limit, a value that can't be read back.
+  It costs a miss (or False, or the keys set_many failed to store) and a log
+  line at most once a minute per kind (config/memcached/problems.py), never
+  a 500. incr and decr then raise ValueError, as for a missing key: any
+  caller handles that already, since a key can be evicted at any time.
+"""
+
+import pickle
+import time
+
+from bmemcached.client.constants import SOCKET_TIMEOUT
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, InvalidCacheKey
+from django.core.exceptions import ImproperlyConfigured
+from django_bmemcached.memcached import BMemcached
+
+from config.memcached.client import ShardingClient
+from config.memcached.problems import Unreadable, degrade, degraded
+from config.memcached.values import Values
+
+MAX_KEY_BYTES = 250
+THIRTY_DAYS = 30 * 24 * 60 * 60
+# memcached reads an expiry over 30 days as a Unix time. This one is in
+# January 1970, long past: the item expires at once. That is what Django
+# means by a timeout of 0 or less; bmemcached stored such values forever.
+EXPIRED = THIRTY_DAYS + 1
+# The latest expiry the protocol's 32 bits can say (the year 2106).
+LATEST_EXPIRY = 0xFFFFFFFF
+OPTIONS = {"username", "password", "socket_timeout", "pickle_protocol"}
+
+
+class MemCachierCache(BMemcached):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        unknown = set(self._options) - OPTIONS
+        if unknown:
+            raise ImproperlyConfigured(
+                f"Unknown OPTIONS for {type(self).__name__}: {sorted(unknown)}; valid: {sorted(OPTIONS)}"
+            )
+        self._class = ShardingClient
+        self._values = Values(self._options.get("pickle_protocol", pickle.HIGHEST_PROTOCOL))
+        self._client = None
+
+    @property
+    def _cache(self):
+        # Django gives each thread its own backend instance, so each thread
+        # has its own client and connections.
+        if self._client is None:
+            self._client = self._class(
+                self._servers,
+                username=self._options.get("username"),
+                password=self._options.get("password"),
+                socket_timeout=self._options.get("socket_timeout", SOCKET_TIMEOUT),
+            )
+        return self._client
+
+    # --- keys and timeouts ---------------------------------------------------
+
+    def validate_key(self, key):
+        super().validate_key(key)  # Django's memcached rules, in characters
+        try:
+            size = len(key.encode())
+        except UnicodeEncodeError:
+            raise InvalidCacheKey(f"Cache key is not valid UTF-8: {key!r}") from None
+        if size > MAX_KEY_BYTES:
+            raise InvalidCacheKey(
+                f"Cache key will cause errors if used with memcached: {key!r} "
+                f"(longer than {MAX_KEY_BYTES} bytes in UTF-8)"
+            )
+
+    def get_backend_timeout(self, timeout=DEFAULT_TIMEOUT):
+        """memcached's expiry for a Django timeout (seconds, None or 0)."""
+        if timeout is DEFAULT_TIMEOUT:
+            timeout = self.default_timeout
+        if timeout is None:
+            return 0  # memcached's "never expires"
+        timeout = int(timeout)
+        if timeout <= 0:
+            return EXPIRED
+        if timeout > THIRTY_DAYS:
+            return min(int(time.time()) + timeout, LATEST_EXPIRY)
+        return timeout
+
+    # --- reads ---------------------------------------------------------------
+
+    def get(self, key, default=None, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        return self._get_many([key]).get(key, default)
+
+    def get_many(self, keys, version=None):
+        made = {self.make_and_validate_key(key, version=version): key for key in keys}
+        return {made[key]: value for key, value in self._get_many(list(made)).items()}
+
+    def _get_many(self, keys):
+        values = {}
+        for key, stored in self._cache.get_multi(keys).items():
+            try:
+                values[key] = self._values.loads(*stored)
+            except Unreadable as error:
+                degrade("get", error)
+        return values
+
+    # --- writes --------------------------------------------------------------
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        """Store; True if memcached did (Django's own backends return None)."""
+        return self._set(key, value, timeout, version, force=False)
+
+    def set_now(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        """set(), trying the key's server even while this process skips it.
+
+        For the rare write that must not be skipped (tasks.cache's version
+        bump after a database write): each process's skip window ends at its
+        own time, and a process that skips a server the others use again
+        would leave them serving what it just changed. Costs one timeout if
+        the server is still failing.
+        """
+        return self._set(key, value, timeout, version, force=True)
+
+    def _set(self, key, value, timeout, version, force):
+        key = self.make_and_validate_key(key, version=version)
+        stored = self._values.dumps(value)
+        with degraded("set"):
+            return self._cache.set(key, stored, self.get_backend_timeout(timeout), force=force)
+        return False
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        stored = self._values.dumps(value)
+        with degraded("add"):
+            return self._cache.add(key, stored, self.get_backend_timeout(timeout))
+        return False
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        """Store every pair; return the keys that were not stored."""
+        original = {}
+        stored = {}
+        for key, value in data.items():
+            made = self.make_and_validate_key(key, version=version)
+            original[made] = key
+            stored[made] = self._values.dumps(value)
+        failed = list(stored)
+        with degraded("set_many"):
+            failed = self._cache.set_multi(stored, self.get_backend_timeout(timeout))
+        return [original[key] for key in failed]
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        with degraded("touch"):
+            return self._cache.touch(key, self.get_backend_timeout(timeout))
+        return False
+
+    def delete(self, key, version=None):
+        """True if the key was there, and is gone."""
+        key = self.make_and_validate_key(key, version=version)
+        with degraded("delete"):
+            return self._cache.delete(key)
+        return False
+
+    def delete_many(self, keys, version=None):
+        keys = [self.make_and_validate_key(key, version=version) for key in keys]
+        self._cache.delete_multi(keys)
+
+    def incr(self, key, delta=1, version=None):
+        key = self.make_and_validate_key(key, version=version)
+        if not isinstance(delta, int):
+            raise TypeError(f"delta must be an integer, not {type(delta).__name__}")
+        if abs(delta) >= 2**64:
+            raise ValueError("delta is out of memcached's 64-bit range")
+        with degraded("incr"):
+            # memcached counts down with decr; it has no negative delta.
+            return self._cache.decr(key, -delta) if delta < 0 else self._cache.incr(key, delta)
+        raise ValueError(f"Key '{key}' not found: memcached is unavailable")
+
+    def decr(self, key, delta=1, version=None):
+        return self.incr(key, -delta, version=version)
+
+    def clear(self):
+        """memcached's flush_all, on every server: other apps' keys go too."""
+        self._cache.flush_all()
+
+    # --- for manage.py cache_stats ---------------------------------------------
+
+    def server_stats(self):
+        """memcached's own `stats`, per server address (empty if unreachable)."""
+        stats = {}
+        for server in self._cache.servers:
+            stats[server.server] = {}
+            with degraded("stats"):
+                stats[server.server] = server.server_stats()
+        return stats
