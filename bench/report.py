@@ -214,9 +214,24 @@ def markdown(report):
                 parts.append(one_at_a_time_table(report, runs, is_delayed))
             else:
                 parts.append(load_table(report, runs, is_delayed))
+    if report.get("costs"):
+        parts += ["## What authenticating every cached value costs", signing_table(report["costs"])]
     parts += [f"![{SCENARIOS[scenario]}]({name})".format(write_every=report["settings"]["write_every"])
               for name, (scenario, _, _) in PLOTS.items()]
     return "\n\n".join(parts) + "\n"
+
+
+def signing_table(costs):
+    """bench/costs.py's figures: the HMAC of config/memcached/values.py, in process."""
+    rows = [
+        [f"{c['tasks']:,}", f"{c['page_stored_bytes']:,}", number(c["page_hmac_us"], 1),
+         number(c["page_load_us"], 1), number(c["hit_in_process_us"], 0),
+         f"{c['page_hmac_us'] / c['hit_in_process_us']:.1%}", number(c["rows_hmac_us"], 0)]
+        for c in costs
+    ]
+    columns = ["tasks", "page as stored (bytes)", "HMAC check per hit (µs)", "whole load: HMAC, unzip (µs)",
+               "page hit in process (µs)", "HMAC share of a hit", "HMAC of every row, rebuild (µs)"]
+    return table(columns, rows)
 
 
 # --- plots ---------------------------------------------------------------------------------

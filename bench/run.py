@@ -17,7 +17,8 @@ another process on loopback. For each mode (which cache layers are on) and N:
 - single: warm GETs again, one at a time, for exact counts per request;
 
 all of it with memcached on loopback, then again behind bench/delay_proxy.py
-(1 ms round trip, like a hosted memcache). Plus two ceilings under the same
+(1 ms round trip, like a hosted memcache). Then, in this process, what the
+HMAC on every cached value costs a hit and a rebuild (bench/costs.py). Plus two ceilings under the same
 gunicorn settings, serving a body as big as the task page: a bare WSGI app
 and a constant Django view through the app's middleware.
 
@@ -50,6 +51,7 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 
+from bench import costs
 from tests.services import Gunicorn, Memcached, Postgres, find_program, free_port, wait_for_port
 
 BENCH = Path(__file__).resolve().parent
@@ -566,6 +568,10 @@ def main(argv=None):
             for delayed in (False, True):
                 bench_mode(mode, delayed, services, counters, args, results, page_sizes)
         bench_bare(counters, args, results, page_sizes)
+        report["costs"] = []
+        for count in args.tasks:
+            seed(count)
+            report["costs"].append(costs.signing(count))
     report["runs"] = results
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["duration_s"] = round(time.monotonic() - started)

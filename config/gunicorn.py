@@ -11,6 +11,10 @@ worker_class = "sync"
 # Safe because nothing opens a cache or database connection at import time.
 preload_app = True
 timeout = 30
+# gunicorn would take SCRIPT_NAME and PATH_INFO from request headers sent by
+# a trusted proxy; Heroku's router never sends them, so only a client could.
+# (Django pins the script prefix too: FORCE_SCRIPT_NAME in settings.)
+forwarder_headers = ""
 # Logs go to stdout, where Heroku collects them.
 # GUNICORN_ACCESS_LOG=0 turns the access log off (the benchmark does).
 accesslog = None if os.environ.get("GUNICORN_ACCESS_LOG") == "0" else "-"

@@ -47,6 +47,13 @@ if not DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = [".herokuapp.com", "localhost", "127.0.0.1"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# The app is served at the root of its host, whatever a request says.
+# Otherwise Django takes the script prefix from the request (gunicorn copies
+# a SCRIPT_NAME header into it for proxies it trusts), puts it in front of
+# every URL, and the shared cached page would carry one visitor's prefix,
+# /admin/logout say, to everybody.
+FORCE_SCRIPT_NAME = ""
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -61,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413 before anything reads it.
+    "config.request_limits.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A logout memcached can't confirm: a 503 that says so (config/sessions.py).
+    "config.sessions.SessionCacheMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -98,6 +109,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default, shared by runserver and gunicorn's workers. WAL
+    # lets reads go on during a write; IMMEDIATE takes the write lock when a
+    # transaction starts, so a contended write waits (up to timeout seconds)
+    # instead of failing half-way with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: MemCachier (or any memcached) when MEMCACHIER_SERVERS is set.
@@ -157,11 +178,19 @@ CACHES = {
 }
 
 # Sessions in the cache, written through to the database: a memcached restart
-# or eviction logs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# or eviction logs nobody out. Django's cached_db, where a logout that can't
+# reach memcached is refused rather than undone later: see config/sessions.py.
+SESSION_ENGINE = "config.sessions"
 # Messages travel in a cookie, so the page cache can tell from the request
 # alone that a response carries one and must not be shared.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+
+# Request bodies: the largest form here (the admin's) is a few KiB, and
+# nothing takes a file. Bigger bodies are refused unread
+# (config/request_limits.py); smaller uploads stay in memory, never on disk.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -11,6 +11,15 @@ race cannot leave old data in place.
 A token, not a counter: a counter that is evicted and recreated at 0 would
 bring entries stored under its old values back to life.
 
+Derived entries are also keyed on the release (tasks/release.py): two
+releases sharing memcached, as during a deploy, never serve each other's
+pages. The version is shared by all releases, so a write through either
+one shows in both.
+
+Nothing read back is trusted for its shape: config/memcached authenticates
+every value, and here a version must look like one and an entry must be
+(version, value of the expected type); anything else is a miss, never a 500.
+
 Invalidation survives a cache outage. A bump after a write tries memcached
 even while this process skips it as failed: the other processes may be using
 it again. A bump that can't reach it is owed, not dropped: a memcached that
@@ -21,6 +30,7 @@ or found the cache unusable, trusts nothing cached until it has stored a
 fresh version (see _settled); meanwhile it serves from the database.
 """
 
+import re
 import threading
 import time
 import uuid
@@ -29,6 +39,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.utils import make_template_fragment_key
 
+from tasks.release import fingerprint
+
 # How long derived entries live. Writes invalidate them at once; the TTL only
 # bounds what a write that could not reach memcached might leave behind.
 TTL_SECONDS = 10 * 60
@@ -36,9 +48,13 @@ TTL_SECONDS = 10 * 60
 # The "{...}" hash tag puts these keys on one memcached server, so the version
 # and the entry it guards come back in one round trip (config/memcached/client.py).
 _TAG = "{tasklist}"
+# Computed once per process, at import; gunicorn preloads the app.
+RELEASE = fingerprint()
 LIST_VERSION = f"{_TAG}:version"
-TASK_LIST = f"{_TAG}:rows"
-INDEX_PAGE = f"{_TAG}:page:index"
+TASK_LIST = f"{_TAG}:rows:{RELEASE}"
+INDEX_PAGE = f"{_TAG}:page:{RELEASE}"
+# What read_versioned accepts under each key; anything else is a miss.
+_SHAPES = {TASK_LIST: list, INDEX_PAGE: bytes}
 
 # Template fragment names, used by templates/tasks/index.html.
 LIST_FRAGMENT = "task-list"
@@ -46,23 +62,35 @@ ROW_FRAGMENT = "task-row"
 
 
 def list_lock(version):
-    return f"{_TAG}:rows-lock:{version}"
+    return f"{_TAG}:rows-lock:{RELEASE}:{version}"
+
+
+def list_fragment_id(version):
+    """What the list's {% cache %} fragment varies on (templates/tasks/index.html)."""
+    return f"{RELEASE}:{version}"
 
 
 def list_fragment(version):
-    return make_template_fragment_key(LIST_FRAGMENT, [version])
+    return make_template_fragment_key(LIST_FRAGMENT, [list_fragment_id(version)])
 
 
 def task_row(task):
     # Keyed on everything a row shows, so any change to a task, through any
     # path, renders a new row: the old fragment is simply never asked for.
     return make_template_fragment_key(
-        ROW_FRAGMENT, [task["id"], task["name"], task["updated_at"].isoformat()]
+        ROW_FRAGMENT, [RELEASE, task["id"], task["name"], task["updated_at"].isoformat()]
     )
+
+
+VERSION_FORMAT = re.compile(r"[0-9a-f]{1,20}\.[0-9a-f]{12}")
 
 
 def new_version():
     return f"{time.time_ns():x}.{uuid.uuid4().hex[:12]}"
+
+
+def _is_version(value):
+    return isinstance(value, str) and VERSION_FORMAT.fullmatch(value) is not None
 
 
 # Set while this process owes the cache a version bump (see the module doc).
@@ -70,12 +98,14 @@ _bump_owed = threading.Event()
 
 
 def _store_new_version(set_version):
+    """The new version, or None (and the bump is owed) if it wasn't stored."""
+    version = new_version()
     # Most of Django's backends return None from set(); config.memcached
     # returns False when memcached did not store the value.
-    if set_version(LIST_VERSION, new_version(), timeout=None) is False:
+    if set_version(LIST_VERSION, version, timeout=None) is False:
         _bump_owed.set()
-        return False
-    return True
+        return None
+    return version
 
 
 def bump_list_version():
@@ -90,14 +120,15 @@ def _settled():
         return True
     # Cleared before trying: a bump that fails meanwhile sets it again.
     _bump_owed.clear()
-    return _store_new_version(cache.set)
+    return _store_new_version(cache.set) is not None
 
 
 def current_list_version():
     """The list version, or None if the cache can't be trusted now."""
     if not _settled():
         return None
-    return cache.get(LIST_VERSION) or _create_list_version()
+    version = cache.get(LIST_VERSION)
+    return version if _is_version(version) else _create_list_version(found=version)
 
 
 def list_fragment_version():
@@ -120,11 +151,10 @@ def read_versioned(key):
         return None, None
     found = cache.get_many([LIST_VERSION, key])
     version = found.get(LIST_VERSION)
-    if version is None:
-        version = _create_list_version()
-        return version, None
+    if not _is_version(version):
+        return _create_list_version(found=version), None
     entry = found.get(key)
-    if entry is not None and entry[0] == version:
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version and isinstance(entry[1], _SHAPES[key]):
         return version, entry[1]
     return version, None
 
@@ -133,18 +163,22 @@ def store_versioned(key, version, value):
     cache.set(key, (version, value), TTL_SECONDS)
 
 
-def _create_list_version():
+def _create_list_version(found=None):
     # The version is gone (first start, eviction, flush): everything stored
     # under an older one must count as stale, so start a fresh token. add()
     # lets concurrent creators agree on one; if the cache is down both calls
     # fail and we report None: serve from the database, and bump once the
-    # cache is back, since writes may be committed meanwhile.
+    # cache is back, since writes may be committed meanwhile. A value that
+    # is no version at all (another release's format, say) is replaced.
+    if found is not None:
+        return _store_new_version(cache.set)
     version = new_version()
     if cache.add(LIST_VERSION, version, timeout=None):
         return version
     version = cache.get(LIST_VERSION)
-    if version is None:
+    if not _is_version(version):
         _bump_owed.set()
+        return None
     return version
 
 

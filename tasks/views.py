@@ -39,7 +39,8 @@ def delete_task(request, task_id):
 def render_index(request, form, list_version, status=200):
     context = {
         "form": form,
-        "list_version": list_version,
+        # What the list fragment is keyed on; None: the list is not cached.
+        "list_fragment_id": list_version and keys.list_fragment_id(list_version),
         "fragment_ttl": keys.TTL_SECONDS,
         # Only read when the list fragment is not in the cache.
         "tasks": SimpleLazyObject(get_all_tasks),

@@ -7,7 +7,9 @@ backend, on real memcached servers, and write what failed as JSON.
 DJANGO_TESTS is the tests/ folder of Django's source distribution, which
 tests/test_django_contract.py fetches with pip. The tests are Django's, run
 as Django runs them against its own memcached backends: this module only
-configures Django (DATABASE_URL for the database) and picks the classes.
+configures Django (DATABASE_URL for the database) and picks the classes,
+and runs Django's cached_db session tests on this project's session engine
+(config/sessions.py) as well.
 """
 
 import argparse
@@ -52,6 +54,8 @@ def classes_to_run():
     from django.test import TestCase, override_settings
     from sessions_tests.tests import CacheDBSessionTests, CacheSessionTests
 
+    from config.sessions import SessionStore as ProjectSessionStore
+
     params = settings.CACHES["default"]
 
     # Exactly how Django declares PyLibMCCacheTests and PyMemcacheCacheTests.
@@ -66,7 +70,12 @@ def classes_to_run():
         # must not disconnect.
         should_disconnect_on_close = False
 
-    return [BackendTests, CacheDBSessionTests, CacheSessionTests]
+    class ProjectSessionTests(CacheDBSessionTests):
+        """Django's cached_db tests, on this project's engine (config/sessions.py)."""
+
+        backend = ProjectSessionStore
+
+    return [BackendTests, CacheDBSessionTests, CacheSessionTests, ProjectSessionTests]
 
 
 def name_of(test):

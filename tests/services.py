@@ -206,9 +206,10 @@ class Postgres:
 class Gunicorn:
     """The app under gunicorn, started exactly as the Procfile starts it."""
 
-    def __init__(self, env, port=None, workers=2, app="config.wsgi"):
+    def __init__(self, env, port=None, workers=2, app="config.wsgi", root=None):
         self.port = port or free_port()
         self.app = app
+        self.root = root or Path(__file__).resolve().parent.parent  # the project to run
         self.env = {
             **os.environ,
             **env,
@@ -229,7 +230,7 @@ class Gunicorn:
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         self.process = subprocess.Popen(
             [gunicorn, "--config", "config/gunicorn.py", self.app],
-            cwd=Path(__file__).resolve().parent.parent,
+            cwd=self.root,
             env=self.env,
             stdout=stdout,
             stderr=subprocess.STDOUT,
@@ -258,6 +259,36 @@ class Gunicorn:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not replace its workers {sorted(old)}")
             time.sleep(0.02)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        self.process = None
+
+
+class Runserver:
+    """The app under Django's runserver, as `make run` starts it (threaded, no reloader)."""
+
+    def __init__(self, env, port=None):
+        self.port = port or free_port()
+        self.env = {**os.environ, **env}
+        self.process = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, process=self.process)
+        return self
 
     def stop(self):
         if self.process and self.process.poll() is None:

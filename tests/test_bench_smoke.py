@@ -50,6 +50,10 @@ def test_harness_writes_json_markdown_and_plots(bench):
     assert "## Targets" in markdown and "## Warm reads, loopback" in markdown
     # The delay proxy really added about the round trip it was asked for.
     assert 0.8 <= report["proxy"]["rtt_added_ms"] <= 1.5
+    # What the HMAC on every cached value costs, measured in process.
+    assert "## What authenticating every cached value costs" in markdown
+    (cost,) = report["costs"]
+    assert 0 < cost["page_hmac_us"] < cost["page_load_us"] < cost["hit_in_process_us"]
     scenarios = {(run["scenario"], run["mode"]) for run in report["runs"]}
     assert {("warm", "bare"), ("warm", "constant"), ("mixed", "page"), ("after_change", "none")} <= scenarios
 

@@ -8,7 +8,8 @@ from the source distribution of the Django version pinned in
 requirements.txt, fetched with pip when the tests run. They run in
 tests/django_contract_runner.py on real memcached servers in three
 configurations: one server, three (sharded), and one that requires a SASL
-login.
+login. The cached_db session tests also run on this project's session
+engine, config/sessions.py (ProjectSessionTests).
 
 Plain django-bmemcached, which MemCachierCache is built on, runs in the same
 harness beside it: the control that shows these tests can fail. The README
@@ -37,7 +38,7 @@ BACKENDS = {
 SASL_USER, SASL_PASSWORD = "contract-user", "contract-Pw-6e1d0b"
 # Django skips these for every memcached backend: culling is memcached's own business.
 SKIPPED_BY_DJANGO = ["BackendTests.test_cull", "BackendTests.test_cull_delete_when_store_empty", "BackendTests.test_zero_cull"]
-COUNTS = {"BackendTests": 59, "CacheDBSessionTests": 70, "CacheSessionTests": 70}
+COUNTS = {"BackendTests": 59, "CacheDBSessionTests": 70, "CacheSessionTests": 70, "ProjectSessionTests": 70}
 
 
 def pinned_django_version():

@@ -5,8 +5,9 @@ PostgreSQL, memcached and the shared page cache.
 
 - A name is accepted when, stripped of surrounding whitespace (Python's
   str.strip, as Django's CharField does), it is not empty, at most 200
-  characters, and free of control characters. Then it is stored exactly
-  and shown HTML-escaped, on the freshly rendered page and on the cached one.
+  characters, free of control and bidirectional control characters, and
+  has a character that shows. Then it is stored exactly and shown
+  HTML-escaped, on the freshly rendered page and on the cached one.
 - Any other name gets a 400 that says why, and stores nothing.
 - A delete removes the task whose id it names, and nothing else. Anything
   that isn't a number is a 404.
@@ -28,6 +29,7 @@ import html
 import operator
 import os
 import re
+import unicodedata
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -51,6 +53,12 @@ HOSTILE = settings(
 )
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Unicode's bidirectional formatting characters (UAX #9): marks, embeddings,
+# overrides and isolates.
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What shows: letters, digits, punctuation and symbols, but the ones that
+# draw nothing (Hangul fillers, Braille blank).
+SHOWS_NOTHING = "\u115f\u1160\u3164\uffa0\u2800"
 TOKEN_INPUT = '<input type="hidden" name="csrfmiddlewaretoken" value="'
 TOKEN = re.compile(re.escape(TOKEN_INPUT) + r'([^"]*)">')
 NAMES_ON_PAGE = re.compile(r'<span class="task-name">(.*?)</span>', re.DOTALL)
@@ -60,6 +68,11 @@ REQUIRED = "Task name is required."
 TOO_LONG = f"Task name is too long: at most {NAME_MAX_LENGTH} characters."
 NUL = "Null characters are not allowed."
 CONTROLS = "Task name can't contain control characters (tabs, line breaks and the like)."
+BIDI_CONTROLS = (
+    "Task name can't contain bidirectional control characters: they can make text read "
+    "differently from what it is."
+)
+INVISIBLE = "Task name needs at least one visible character."
 
 FRAGMENTS = [
     "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>',
@@ -109,6 +122,10 @@ def reasons(name):
         found.append(TOO_LONG)
     if CONTROL.search(name):
         found.append("control")
+    if BIDI.search(name):
+        found.append("bidi")
+    if not any(unicodedata.category(char)[0] in "LNPS" and char not in SHOWS_NOTHING for char in name):
+        found.append("invisible")
     return found
 
 
@@ -128,6 +145,10 @@ def assert_one_token_per_form(body, forms):
 @example(raw="x" * NAME_MAX_LENGTH)
 @example(raw="x" * (NAME_MAX_LENGTH + 1))
 @example(raw="\x00" * 300)
+@example(raw="\u200b\u200c\u200d\u2060\ufeff")  # zero-width only: an empty-looking row
+@example(raw="\u3164")  # Hangul filler: a letter that shows nothing
+@example(raw="invoice\u202egnp.exe")  # a right-to-left override
+@example(raw="e\u0301 and \u200bzero-width inside")  # visible: accepted as typed
 def test_any_name_is_stored_exactly_or_refused_with_a_reason(raw):
     visitor = fresh_visitor()
     response = post(visitor, "/", {"name": raw})
@@ -153,10 +174,18 @@ def test_any_name_is_stored_exactly_or_refused_with_a_reason(raw):
     errors = [html.unescape(error) for error in ERRORS_ON_PAGE.findall(body)]
     if REQUIRED in why:
         assert errors == [REQUIRED]
+    # One reason is given, in this order; the length and NUL come first (the
+    # field's own checks), then the form's.
     if TOO_LONG in why:
         assert TOO_LONG in errors
-    if "control" in why and TOO_LONG not in why:
-        assert errors == [NUL] if "\x00" in name else errors == [CONTROLS]
+    elif "\x00" in name:
+        assert errors == [NUL]
+    elif "control" in why:
+        assert errors == [CONTROLS]
+    elif "bidi" in why:
+        assert errors == [BIDI_CONTROLS]
+    elif "invisible" in why:
+        assert errors == [INVISIBLE]
     # What was typed is given back to edit, escaped.
     if raw:
         assert f'value="{html.escape(raw)}"' in body

@@ -11,6 +11,7 @@
 Input validation is in test_views.py and test_hostile_input.py.
 """
 
+import html
 import re
 import subprocess
 import sys
@@ -18,12 +19,13 @@ from typing import Callable, NamedTuple
 from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.views.debug import ExceptionReporter
 
 from tasks import cache as keys
 from tasks.models import Task
 from tests.conftest import SASL_USER, HttpsClient, stopped_log
-from tests.services import free_port
+from tests.services import Runserver, free_port
 from tests.test_settings import clean_env
 from tests.visitor import Visitor
 
@@ -348,3 +350,48 @@ def test_error_reports_hide_memcached_credentials_in_the_environment(rf, setting
     assert "MEMCACHIER_USERNAME" in report
     assert SASL_USER not in report
     assert LEAKY_PASSWORD not in report
+
+
+URL_PASSWORD = "url-Pw-81c2f0-never-shown"
+
+
+@pytest.mark.parametrize("form", ["html", "text"])
+def test_error_reports_hide_the_credentials_inside_any_url(rf, settings, form):
+    settings.DEBUG = True
+    settings.BACKUP_SERVICE_URL = f"https://backup:{URL_PASSWORD}@backups.example/v1"
+    request = rf.get(
+        "/",
+        DATABASE_URL=f"postgres://tasks:{URL_PASSWORD}@db.example:5432/tasks",
+        REDIS_URL=f"redis://:{URL_PASSWORD}@cache.example:6379",
+    )
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        reporter = ExceptionReporter(request, *sys.exc_info())
+        report = reporter.get_traceback_html() if form == "html" else reporter.get_traceback_text()
+    assert URL_PASSWORD not in report
+    # The rest of each URL stays, to debug with.
+    hidden = reporter.filter.cleansed_substitute
+    shown = [f"postgres://{hidden}@db.example:5432/tasks", f"redis://{hidden}@cache.example:6379"]
+    if form == "html":  # the text report leaves settings out
+        shown.append(f"https://{hidden}@backups.example/v1")
+    for url in shown:
+        assert html.escape(url) in report if form == "html" else url in report
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runserver_debug_page_shows_no_database_password(tmp_path):
+    # runserver puts the whole environment in request.META. A database with
+    # no tables (PostgreSQL trusts the test's password): GET / is a 500 with
+    # DEBUG's technical page.
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}:{URL_PASSWORD}@{database['HOST']}:{database['PORT']}/postgres"
+    env = {"DEBUG": "1", "DATABASE_URL": url, "MEMCACHIER_SERVERS": "", "FILE_CACHE_DIR": str(tmp_path)}
+    server = Runserver(env).start()
+    try:
+        page = Visitor(server.url).get("/")
+    finally:
+        server.stop()
+    assert page.status == 500
+    assert "DATABASE_URL" in page.text and "ProgrammingError" in page.text
+    assert URL_PASSWORD not in page.text

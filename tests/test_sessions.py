@@ -1,12 +1,23 @@
-"""Sessions live in the cache and the database: a flush logs nobody out."""
+"""
+Sessions live in the cache and the database (config/sessions.py): a flush
+logs nobody out, and a logout is never undone by a cache outage.
+"""
 
 import re
+import signal
+import time
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.backends import cached_db
+from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.test import override_settings
 
 from config.memcached.server import Server
+from config.sessions import LOGGED_OUT, SessionStore
+from tests.services import Memcached, free_port
+from tests.visitor import Visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,7 +29,10 @@ def token_of(response):
 
 
 def test_sessions_are_cached_with_database_write_through():
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.cached_db"
+    # Django's cached_db, with logouts made safe (Django's own session
+    # tests run on it too: test_django_contract.py).
+    assert settings.SESSION_ENGINE == "config.sessions"
+    assert issubclass(SessionStore, cached_db.SessionStore)
 
 
 def test_a_logged_in_admin_stays_logged_in_across_flush_all(client, admin_user, memcached_meter):
@@ -71,3 +85,99 @@ def test_logout_with_a_session_cookie_memcached_cant_take_is_not_a_500(csrf_clie
     token = token_of(csrf_client.get("/admin/login/"))
     response = csrf_client.post("/admin/logout/", {"csrfmiddlewaretoken": token}, headers=SAME_SITE)
     assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+
+def log_in(visitor, user):
+    response = visitor.post("/admin/login/?next=/admin/", {"username": user.username, "password": "password"}, page="/admin/login/")
+    assert response.status == 302
+    return visitor.cookies["sessionid"]
+
+
+def wait_until_memcached_is_used_again(app, timeout=20.0):
+    """The app skips a server that failed for a few seconds: until a page hit."""
+    deadline = time.monotonic() + timeout
+    visitor = Visitor(app.url)
+    while visitor.get().headers["X-Cache"] != "HIT":
+        assert time.monotonic() < deadline, "memcached was not used again"
+        time.sleep(0.2)
+
+
+def test_a_logout_memcached_cant_confirm_is_refused_and_never_undone(start_app, admin_user):
+    """The review's case: log in, freeze memcached, log out, thaw it."""
+    own = Memcached().start()
+    try:
+        app = start_app({"MEMCACHIER_SERVERS": own.address})
+        visitor = Visitor(app.url)
+        session_key = log_in(visitor, admin_user)
+        assert visitor.get("/admin/").status == 200
+        token_page = visitor.get("/admin/")
+
+        own.process.send_signal(signal.SIGSTOP)  # hung, and keeps its data
+        try:
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', token_page.text).group(1)
+            logout = visitor.request("POST", "/admin/logout/", {"csrfmiddlewaretoken": token})
+        finally:
+            own.process.send_signal(signal.SIGCONT)
+        assert logout.status == 503
+        assert logout.headers["Retry-After"] == "10"
+        assert "You are still logged in" in logout.text
+        # Nothing changed: the session is in the database and still works.
+        assert Session.objects.filter(session_key=session_key).exists()
+        wait_until_memcached_is_used_again(app)
+        assert visitor.get("/admin/").status == 200
+
+        # With memcached back, the logout goes through, and stays done.
+        logged_out = visitor.post("/admin/logout/", {}, page="/admin/")
+        assert (logged_out.status, "Logged out" in logged_out.text) == (200, True)
+        assert not Session.objects.filter(session_key=session_key).exists()
+        old_cookie = Visitor(app.url)
+        old_cookie.cookies["sessionid"] = session_key
+        assert old_cookie.get("/admin/").status == 302  # to the login page
+    finally:
+        own.stop()
+
+
+CACHE_DOWN = {"BACKEND": "config.memcached.MemCachierCache", "LOCATION": [f"127.0.0.1:{free_port()}"]}
+
+
+def test_a_logout_while_memcached_is_down_is_a_503_that_changes_nothing(client, admin_user):
+    client.force_login(admin_user)
+    session_key = client.cookies["sessionid"].value
+    with override_settings(CACHES={"default": CACHE_DOWN, "template_fragments": CACHE_DOWN}):
+        response = client.post("/admin/logout/")
+        assert response.status_code == 503
+        assert "Logging out needs the session cache" in response.content.decode()
+        assert client.get("/admin/").status_code == 200
+    assert Session.objects.filter(session_key=session_key).exists()
+
+
+def test_logging_in_works_while_memcached_is_down(client, admin_user):
+    # From an anonymous session nothing needs burying: the login goes on.
+    with override_settings(CACHES={"default": CACHE_DOWN, "template_fragments": CACHE_DOWN}):
+        client.get("/admin/login/")
+        response = client.post("/admin/login/?next=/admin/", {"username": admin_user.username, "password": "password"})
+        assert response.status_code == 302
+        assert client.get("/admin/").status_code == 200
+
+
+def test_a_reader_that_read_the_row_before_a_logout_cannot_bring_it_back(admin_user, monkeypatch):
+    # The stale-set race, for sessions: a request misses the cache, reads the
+    # row, a logout commits, then the request caches what it read.
+    session = SessionStore()
+    session["_auth_user_id"] = str(admin_user.pk)
+    session.save()
+    key = session.session_key
+    cache.delete(SessionStore.cache_key_prefix + key)  # as if evicted
+
+    reader = SessionStore(key)
+    read_row = SessionStore._get_session_from_db
+
+    def read_then_logout(store):
+        row = read_row(store)
+        SessionStore(key).flush()  # the logout, between the read and the re-cache
+        return row
+
+    monkeypatch.setattr(reader, "_get_session_from_db", lambda: read_then_logout(reader))
+    assert reader.load()["_auth_user_id"] == str(admin_user.pk)  # what it read, before
+    assert cache.get(SessionStore.cache_key_prefix + key) == LOGGED_OUT
+    assert SessionStore(key).load() == {}

@@ -155,3 +155,29 @@ def test_plain_http_is_redirected_to_https():
     response = Client().get("/")
     assert response.status_code == 301
     assert response["Location"] == "https://testserver/"
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("\u200b\u200b\u200b", "Task name needs at least one visible character."),
+        ("\u2060\ufeff\u200d", "Task name needs at least one visible character."),
+        ("\u3164", "Task name needs at least one visible character."),
+        ("\u0301\u0308", "Task name needs at least one visible character."),
+        ("invoice\u202egnp.exe", "Task name can&#x27;t contain bidirectional control characters"),
+        ("\u2066hidden\u2069", "Task name can&#x27;t contain bidirectional control characters"),
+        ("mark\u200f", "Task name can&#x27;t contain bidirectional control characters"),
+    ],
+    ids=["zero-width spaces", "word joiner and BOM", "hangul filler", "lone accents", "RLO", "isolate", "RLM"],
+)
+def test_names_that_look_blank_or_disguised_are_refused_with_a_message(client, name, message):
+    response = client.post("/", {"name": name})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["e\u0301", "a\u200bb", "漢字", "🙂", "٣", "-"])
+def test_names_with_a_visible_character_are_kept_as_typed(client, name):
+    assert client.post("/", {"name": name}).status_code == 302
+    assert Task.objects.get().name == name

@@ -11,7 +11,8 @@ runs them on one server, three, and a SASL server). Where the line is drawn:
   bytes), incr of a missing key (ValueError) or of a value that is not an
   integer (TypeError), a value that can't be pickled.
 - An infrastructure fault degrades: a server that is down, hung or refuses
-  the login, a value over the item limit, a value that can't be read back.
+  the login, a value over the item limit, a value that can't be read back
+  or whose HMAC does not match (config/memcached/values.py).
   It costs a miss (or False, or the keys set_many failed to store) and a log
   line at most once a minute per kind (config/memcached/problems.py), never
   a 500. incr and decr then raise ValueError, as for a missing key: any
@@ -22,6 +23,7 @@ import pickle
 import time
 
 from bmemcached.client.constants import SOCKET_TIMEOUT
+from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, InvalidCacheKey
 from django.core.exceptions import ImproperlyConfigured
 from django_bmemcached.memcached import BMemcached
@@ -50,7 +52,11 @@ class MemCachierCache(BMemcached):
                 f"Unknown OPTIONS for {type(self).__name__}: {sorted(unknown)}; valid: {sorted(OPTIONS)}"
             )
         self._class = ShardingClient
-        self._values = Values(self._options.get("pickle_protocol", pickle.HIGHEST_PROTOCOL))
+        # Values are signed with SECRET_KEY and read with it or a fallback.
+        self._values = Values(
+            [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS],
+            self._options.get("pickle_protocol", pickle.HIGHEST_PROTOCOL),
+        )
         self._client = None
 
     @property
@@ -107,7 +113,7 @@ class MemCachierCache(BMemcached):
         values = {}
         for key, stored in self._cache.get_multi(keys).items():
             try:
-                values[key] = self._values.loads(*stored)
+                values[key] = self._values.loads(key.encode(), *stored)
             except Unreadable as error:
                 degrade("get", error)
         return values
@@ -131,14 +137,14 @@ class MemCachierCache(BMemcached):
 
     def _set(self, key, value, timeout, version, force):
         key = self.make_and_validate_key(key, version=version)
-        stored = self._values.dumps(value)
+        stored = self._values.dumps(key.encode(), value)
         with degraded("set"):
             return self._cache.set(key, stored, self.get_backend_timeout(timeout), force=force)
         return False
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         key = self.make_and_validate_key(key, version=version)
-        stored = self._values.dumps(value)
+        stored = self._values.dumps(key.encode(), value)
         with degraded("add"):
             return self._cache.add(key, stored, self.get_backend_timeout(timeout))
         return False
@@ -150,7 +156,7 @@ class MemCachierCache(BMemcached):
         for key, value in data.items():
             made = self.make_and_validate_key(key, version=version)
             original[made] = key
-            stored[made] = self._values.dumps(value)
+            stored[made] = self._values.dumps(made.encode(), value)
         failed = list(stored)
         with degraded("set_many"):
             failed = self._cache.set_multi(stored, self.get_backend_timeout(timeout))

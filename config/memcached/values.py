@@ -2,63 +2,95 @@
 What a cached value becomes in memcached, and back: memcached's 32-bit
 flags and the stored bytes.
 
-str and bytes are stored as themselves, and an int as its decimal digits, so
-that memcached's own incr and decr work on it. Anything else is pickled.
-Values over 128 bytes are compressed with zlib when that makes them smaller.
-The flags are bmemcached's, so that plain django-bmemcached reads what this
-writes.
+Anyone who can write to the cache (anyone holding its credentials, or
+another app sharing it) could otherwise make every worker unpickle what
+they stored, and run their code. So every value is stored with an HMAC of
+its key, flags and bytes, keyed from SECRET_KEY, and nothing is decompressed
+or unpickled before its HMAC checks out (with SECRET_KEY or one of
+SECRET_KEY_FALLBACKS, for rotation). A forged, foreign or corrupt value is a
+miss (Unreadable), never loaded. The key is in the HMAC, so a genuine value
+can't be moved under another key either.
+
+str and bytes are stored as themselves, anything else but int is pickled,
+and values over 128 bytes are compressed with zlib when that makes them
+smaller. An int is the one value stored bare, as its decimal digits:
+memcached's own incr and decr, which Django's contract needs atomic on the
+server, only work on those. It is parsed strictly as digits, never
+unpickled; a forged counter can only be a wrong number, and every reader in
+this app checks the type of what it gets.
 """
 
+import hashlib
+import hmac
 import pickle
 import re
 import zlib
 
 from config.memcached.problems import Unreadable
 
-PICKLED, INTEGER, COMPRESSED, BYTES = 1, 2, 8, 16
-KNOWN_FLAGS = PICKLED | INTEGER | COMPRESSED | BYTES
+PICKLED, INTEGER, COMPRESSED, BYTES, SIGNED = 1, 2, 8, 16, 256
+MAC = "sha256"
+MAC_BYTES = 32
 COMPRESS_OVER = 128
 # memcached's decr pads a number that gets shorter with spaces: "10" - 1 is "9 ".
 DIGITS = re.compile(rb"-?[0-9]+ *")
+SALT = b"config.memcached.values"
+
+
+def mac_key(secret):
+    """The HMAC key for one secret, separate from every other use of SECRET_KEY."""
+    if isinstance(secret, str):
+        secret = secret.encode()
+    return hashlib.sha256(SALT + secret).digest()
 
 
 class Values:
-    def __init__(self, pickle_protocol=pickle.HIGHEST_PROTOCOL):
+    def __init__(self, secrets, pickle_protocol=pickle.HIGHEST_PROTOCOL):
+        """secrets: SECRET_KEY first (it signs), then SECRET_KEY_FALLBACKS."""
+        self._mac_keys = [mac_key(secret) for secret in secrets]
         self.pickle_protocol = pickle_protocol
 
-    def dumps(self, value):
-        """(flags, bytes) for any picklable value; pickling errors are raised."""
+    def dumps(self, key, value):
+        """(flags, bytes) to store value under key (bytes); pickling errors raise."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return INTEGER, str(value).encode()
         if isinstance(value, bytes):
             flags, data = BYTES, value
         elif isinstance(value, str):
             flags, data = 0, value.encode()
-        elif isinstance(value, int) and not isinstance(value, bool):
-            return INTEGER, str(value).encode()
         else:
             flags, data = PICKLED, pickle.dumps(value, self.pickle_protocol)
         if len(data) > COMPRESS_OVER:
             compressed = zlib.compress(data)
             if len(compressed) < len(data):
                 flags, data = flags | COMPRESSED, compressed
-        return flags, data
+        flags |= SIGNED
+        return flags, self._mac(self._mac_keys[0], key, flags, data) + data
 
-    def loads(self, flags, data):
-        """The value; Unreadable if these bytes are not one this release can load."""
-        if flags & ~KNOWN_FLAGS:
-            raise Unreadable(f"unknown flags 0x{flags:x}")
+    def loads(self, key, flags, data):
+        """The value stored under key; Unreadable if it is not one of ours, intact."""
+        if flags == INTEGER:
+            if not DIGITS.fullmatch(data):
+                raise Unreadable(f"not an integer: {data[:20]!r}")
+            return int(data)
+        if flags & ~(PICKLED | COMPRESSED | BYTES | SIGNED) or not flags & SIGNED:
+            raise Unreadable(f"not a value this app signed (flags 0x{flags:x}); not loaded")
+        tag, data = data[:MAC_BYTES], data[MAC_BYTES:]
+        if not any(hmac.compare_digest(tag, self._mac(k, key, flags, data)) for k in self._mac_keys):
+            raise Unreadable("its HMAC does not match (forged, corrupt, or another SECRET_KEY); not loaded")
         try:
             if flags & COMPRESSED:
                 data = zlib.decompress(data)
             if flags & BYTES:
                 return data
-            if flags & INTEGER:
-                if not DIGITS.fullmatch(data):
-                    raise ValueError(f"not an integer: {data[:20]!r}")
-                return int(data)
             if flags & PICKLED:
                 return pickle.loads(data)
             return data.decode()
         except Exception as error:
-            # A truncated or foreign value, or a pickle of a class this
-            # release no longer has: a miss, not a 500.
+            # Genuine, but not loadable here: a pickle of a class this
+            # release no longer has, say. A miss, not a 500.
             raise Unreadable(f"{type(error).__name__}: {error}") from error
+
+    @staticmethod
+    def _mac(mac_key, key, flags, data):
+        return hmac.digest(mac_key, len(key).to_bytes(1, "big") + key + flags.to_bytes(4, "big") + data, MAC)

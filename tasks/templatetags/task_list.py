@@ -44,7 +44,8 @@ class TaskRowsNode(template.Node):
             return ""
         fragments = caches["template_fragments"]
         row_keys = [keys.task_row(item) for item in items]
-        cached = fragments.get_many(row_keys)
+        # A row is HTML text; anything else under its key is a miss.
+        cached = {key: row for key, row in fragments.get_many(row_keys).items() if isinstance(row, str)}
         rendered = {}
         with context.push():
             for key, item in zip(row_keys, items):

@@ -1,0 +1,139 @@
+"""
+Sessions cached in memcached and written through to the database (Django's
+cached_db), where a logout that can't reach memcached is refused instead of
+being undone when memcached comes back.
+
+With Django's cached_db, a logout deletes the session from the database,
+then from the cache. While memcached hangs or is cut off, that second delete
+is lost, and a server that comes back keeps its data: the old cookie is
+logged in again, on every process, for the rest of the session's age.
+
+Here, before the database row goes, the session's cache entry is replaced by
+a tombstone that lives as long as any session may. If memcached can't
+confirm it, SessionCacheUnavailable is raised and nothing has changed: the
+visitor gets a 503 that says they are still logged in, and tries again
+(SessionCacheMiddleware). A refusal is the one answer that stays true
+whatever happens next; an epoch bump owed until memcached is back would
+leave other processes serving the old session until the process that owes
+it gets a request.
+
+Only a session that holds a login needs this. Logging in from an anonymous
+session (cycle_key) proceeds without memcached, as it must.
+
+Readers never re-cache a session over a tombstone: one that read the row
+just before the logout uses add(), not set().
+"""
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends import cached_db
+from django.core.cache.backends.base import InvalidCacheKey
+from django.shortcuts import render
+
+from config.memcached.problems import problems
+
+LOGGED_OUT = "logged-out"
+RETRY_AFTER_SECONDS = 10
+
+
+class SessionCacheUnavailable(Exception):
+    """A logged-in session can't be ended: memcached did not confirm it."""
+
+
+class SessionStore(cached_db.SessionStore):
+    def __init__(self, session_key=None):
+        super().__init__(session_key)
+        self._buried = None  # the key this store has put a tombstone on
+
+    def load(self):
+        try:
+            data = self._cache.get(self.cache_key)
+        except Exception:
+            data = None  # an invalid key, handled as Django's own load() does (#17810)
+        if data == LOGGED_OUT:
+            self._session_key = None
+            return {}
+        if isinstance(data, dict):
+            return data
+        stored = self._get_session_from_db()
+        if not stored:
+            return {}
+        data = self.decode(stored.session_data)
+        self._cache.add(self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
+        return data
+
+    def exists(self, session_key):
+        if session_key:
+            try:
+                cached = self._cache.get(self.cache_key_prefix + session_key)
+            except InvalidCacheKey:
+                cached = None
+            if cached == LOGGED_OUT:
+                return False
+            if isinstance(cached, dict):
+                return True
+        return cached_db.DBStore.exists(self, session_key)
+
+    def flush(self):
+        if self.session_key and SESSION_KEY in self._session:
+            # Ending a login: first, so that a refusal changes nothing.
+            self._bury(self.session_key, required=True)
+        super().flush()
+
+    def delete(self, session_key=None):
+        session_key = session_key or self.session_key
+        if session_key is None:
+            return
+        if session_key != self._buried:
+            self._bury(session_key, required=False)
+        # Straight to the database: cached_db's own delete() would delete
+        # the tombstone again.
+        cached_db.DBStore.delete(self, session_key)
+
+    def _bury(self, session_key, required):
+        try:
+            stored = self._cache.set(self.cache_key_prefix + session_key, LOGGED_OUT, settings.SESSION_COOKIE_AGE)
+        except InvalidCacheKey:
+            stored = True  # a key memcached can't take was never cached
+        if stored is False and required:
+            problems.warning(
+                "logout-refused",
+                "memcached could not store a logout: refused it, the session is unchanged",
+            )
+            raise SessionCacheUnavailable()
+        self._buried = session_key
+
+    async def aload(self):
+        return await sync_to_async(self.load)()
+
+    async def aexists(self, session_key):
+        return await sync_to_async(self.exists)(session_key)
+
+    async def aflush(self):
+        await sync_to_async(self.flush)()
+
+    async def adelete(self, session_key=None):
+        await sync_to_async(self.delete)(session_key)
+
+
+class SessionCacheMiddleware:
+    """Answer SessionCacheUnavailable with a 503 that says what happened."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, SessionCacheUnavailable):
+            return None
+        context = {
+            "title": "You are still logged in",
+            "message": "Logging out needs the session cache, which can't be reached right now. "
+            "Nothing has changed. Please try again in a moment.",
+        }
+        response = render(request, "problem.html", context, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
