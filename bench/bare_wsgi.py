@@ -4,10 +4,10 @@ returns a body of that many bytes, like the constant Django view in
 bench/urls.py: what gunicorn alone can serve on this machine.
 """
 
-from functools import lru_cache
+from functools import cache
 
 
-@lru_cache(maxsize=None)
+@cache
 def constant_body(size):
     """size bytes of plain HTML, built once per size (the bench asks for a few)."""
     line = b"<p>The same bytes for every request, as big as the task page.</p>\n"

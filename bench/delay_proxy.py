@@ -127,9 +127,7 @@ def main():
     threading.Thread(target=serve_counts, args=(listen(args.control_port),), daemon=True).start()
     while True:
         client, _ = listener.accept()
-        threading.Thread(
-            target=serve_client, args=(client, target, args.delay_ms / 1000), daemon=True
-        ).start()
+        threading.Thread(target=serve_client, args=(client, target, args.delay_ms / 1000), daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -408,9 +408,7 @@ def memcached_keys(port):
                 break
             data += chunk
     return {
-        unquote(line.split(" ", 1)[0][len("key=") :])
-        for line in data.decode().splitlines()
-        if line.startswith("key=")
+        unquote(line.split(" ", 1)[0][len("key=") :]) for line in data.decode().splitlines() if line.startswith("key=")
     }
 
 
@@ -432,7 +430,7 @@ def memcached_holds(port, keys):
                 break
             data += chunk
     answers = data.decode().split("\r\n")
-    return {key for key, answer in zip(keys, answers) if answer == "HD"}
+    return {key for key, answer in zip(keys, answers, strict=False) if answer == "HD"}
 
 
 def server_items(servers):
@@ -680,7 +678,12 @@ def phase_down_at_start(rig, args, state):
     mc.stop()
     rig.start_app()
     result = run_phase(
-        rig, "memcached-down-at-start", state.s(30), args, fault=(0, lambda: None), restore=(state.s(10), mc.start),
+        rig,
+        "memcached-down-at-start",
+        state.s(30),
+        args,
+        fault=(0, lambda: None),
+        restore=(state.s(10), mc.start),
         baseline=state.baseline,
     )
     return result, ["no_5xx", "recovers"]
@@ -689,7 +692,12 @@ def phase_down_at_start(rig, args, state):
 def phase_killed(rig, args, state):
     mc = rig.memcached
     result = run_phase(
-        rig, "memcached-killed", state.s(35), args, fault=(state.s(8), mc.kill), restore=(state.s(18), mc.start),
+        rig,
+        "memcached-killed",
+        state.s(35),
+        args,
+        fault=(state.s(8), mc.kill),
+        restore=(state.s(18), mc.start),
         baseline=state.baseline,
     )
     return result, ["no_5xx", "recovers"]
@@ -703,7 +711,12 @@ def phase_restarted(rig, args, state):
         mc.start()
 
     result = run_phase(
-        rig, "memcached-restarted", state.s(25), args, fault=(state.s(8), restart), restore=(state.s(8), lambda: None),
+        rig,
+        "memcached-restarted",
+        state.s(25),
+        args,
+        fault=(state.s(8), restart),
+        restore=(state.s(8), lambda: None),
         baseline=state.baseline,
     )
     return result, ["no_5xx", "recovers"]
@@ -721,7 +734,12 @@ def phase_hung(rig, args, state):
         unhang(mc, pit["tarpit"])
 
     result = run_phase(
-        rig, "memcached-hung", state.s(45), args, fault=(state.s(8), start_hang), restore=(state.s(28), stop_hang),
+        rig,
+        "memcached-hung",
+        state.s(45),
+        args,
+        fault=(state.s(8), start_hang),
+        restore=(state.s(28), stop_hang),
         baseline=state.baseline,
     )
     result["tarpit_connections"] = pit.get("connections")
@@ -746,8 +764,13 @@ def phase_cut_off(rig, args, state):
     rig.use_path()
     try:
         result = run_phase(
-            rig, "memcached-cut-off", state.s(35), args, fault=(state.s(8), rig.path.cut),
-            restore=(state.s(18), rig.path.heal), baseline=state.baseline,
+            rig,
+            "memcached-cut-off",
+            state.s(35),
+            args,
+            fault=(state.s(8), rig.path.cut),
+            restore=(state.s(18), rig.path.heal),
+            baseline=state.baseline,
         )
     finally:
         rig.use_path(False)
@@ -756,8 +779,13 @@ def phase_cut_off(rig, args, state):
 
 def phase_postgres_restart(rig, args, state):
     result = run_phase(
-        rig, "postgres-restart", state.s(28), args, fault=(state.s(8), rig.postgres.stop),
-        restore=(state.s(8) + 3, rig.postgres.start), baseline=state.baseline,
+        rig,
+        "postgres-restart",
+        state.s(28),
+        args,
+        fault=(state.s(8), rig.postgres.stop),
+        restore=(state.s(8) + 3, rig.postgres.start),
+        baseline=state.baseline,
     )
     return result, ["no_5xx_outside_the_outage", "writes_after"]
 
@@ -780,7 +808,12 @@ def scale_out(rig, args, state, name, tagged):
         seen["server"].start()
 
     result = run_phase(
-        rig, name, state.s(30), args, fault=(state.s(10), stop_one), restore=(state.s(20), start_again),
+        rig,
+        name,
+        state.s(30),
+        args,
+        fault=(state.s(10), stop_one),
+        restore=(state.s(20), start_again),
         baseline=state.baseline,
     )
     before, during, victim = seen["before"], seen["during"], seen["server"].address
@@ -942,7 +975,7 @@ def markdown(report):
         "## Before, during and after each fault",
         "",
         "Before: requests finished before the fault began; during: overlapping it; after: started once the "
-        f"server was back. \"Waited\": requests (all, then GETs only) that took at least MEMCACHIER_TIMEOUT "
+        f'server was back. "Waited": requests (all, then GETs only) that took at least MEMCACHIER_TIMEOUT '
         f"({c['timeout']} s). A write waits that long once while memcached hangs: its version bump tries the "
         "server even while the worker skips it (config/memcached/backend.py, set_now); reads skip it.",
         "",
@@ -1037,7 +1070,7 @@ def main(argv=None):
     started = time.monotonic()
     phases, workdir = run(args)
     report = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "versions": versions(),
         "config": {

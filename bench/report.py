@@ -54,7 +54,8 @@ def delayed(run):
 
 def runs_of(report, scenario, is_delayed=None, mode=None, tasks=None):
     found = [
-        run for run in report["runs"]
+        run
+        for run in report["runs"]
         if run["scenario"] == scenario
         and (is_delayed is None or delayed(run) == is_delayed)
         and (mode is None or run["mode"] == mode)
@@ -108,17 +109,22 @@ def header(report):
 
 
 def load_table(report, runs, is_delayed):
-    columns = ["Mode", "Tasks", "req/s", "p50 ms", "p99 ms", "bytes/resp", "SQL/req",
-               "keys got/req", "keys set/req"]
+    columns = ["Mode", "Tasks", "req/s", "p50 ms", "p99 ms", "bytes/resp", "SQL/req", "keys got/req", "keys set/req"]
     if is_delayed:
         columns.append("round trips/req")
     columns.append("errors")
     rows = []
     for run in runs:
         row = [
-            report["labels"][run["mode"]], number(run["tasks"]), number(run["rps"]),
-            number(run["p50_ms"], 2), number(run["p99_ms"], 2), number(run["bytes_per_response"]),
-            number(run["sql"], 2), number(run["keys_got"], 2), number(run["keys_set"], 2),
+            report["labels"][run["mode"]],
+            number(run["tasks"]),
+            number(run["rps"]),
+            number(run["p50_ms"], 2),
+            number(run["p99_ms"], 2),
+            number(run["bytes_per_response"]),
+            number(run["sql"], 2),
+            number(run["keys_got"], 2),
+            number(run["keys_set"], 2),
         ]
         if is_delayed:
             row.append(number(run["round_trips"], 2))
@@ -134,9 +140,14 @@ def one_at_a_time_table(report, runs, is_delayed):
     rows = []
     for run in runs:
         row = [
-            report["labels"][run["mode"]], number(run["tasks"]), number(run["median_ms"], 2),
-            number(run["min_ms"], 2), number(run["max_ms"], 2), number(run["sql"], 1),
-            number(run["keys_got"], 1), number(run["keys_set"], 1),
+            report["labels"][run["mode"]],
+            number(run["tasks"]),
+            number(run["median_ms"], 2),
+            number(run["min_ms"], 2),
+            number(run["max_ms"], 2),
+            number(run["sql"], 1),
+            number(run["keys_got"], 1),
+            number(run["keys_set"], 1),
         ]
         if is_delayed:
             row.append(number(run["round_trips"], 1))
@@ -159,8 +170,10 @@ def targets(report):
     if page and constant:
         share = page["rps"] / constant["rps"]
         passed = share >= CEILING_SHARE
-        text = (f"Full-page hit at {n} tasks: {share:.0%} of the constant Django view's req/s "
-                f"({page['rps']:,.0f} vs {constant['rps']:,.0f}); target at least {CEILING_SHARE:.0%}")
+        text = (
+            f"Full-page hit at {n} tasks: {share:.0%} of the constant Django view's req/s "
+            f"({page['rps']:,.0f} vs {constant['rps']:,.0f}); target at least {CEILING_SHARE:.0%}"
+        )
         if not passed:
             text += f", missed by {(CEILING_SHARE - share) * 100:.0f} points"
         results.append((text, passed))
@@ -174,9 +187,11 @@ def targets(report):
         trips = [run["round_trips"] for run in hits if delayed(run)]
         worst = max(trips) if trips else None
         passed = sql == 0 and worst is not None and worst <= HIT_ROUND_TRIPS
-        text = (f"Full-page hit, every N: {sql:g} SQL statements and {number(worst, 0)} memcached "
-                f"round trip per request ({max(run['keys_got'] for run in hits):g} keys got in it); "
-                f"target 0 SQL and at most {HIT_ROUND_TRIPS} round trip")
+        text = (
+            f"Full-page hit, every N: {sql:g} SQL statements and {number(worst, 0)} memcached "
+            f"round trip per request ({max(run['keys_got'] for run in hits):g} keys got in it); "
+            f"target 0 SQL and at most {HIT_ROUND_TRIPS} round trip"
+        )
         if not passed:
             text += f", missed: {sql:g} SQL, {number(worst, 2)} round trips"
         results.append((text, passed))
@@ -187,8 +202,10 @@ def targets(report):
         trips = rebuild["round_trips"]
         passed = trips <= REBUILD_ROUND_TRIPS
         loopback = one(report, "after_change", False, "page", n)
-        text = (f"Page of {n} tasks rebuilt after one edit, memcached {report['proxy']['rtt_added_ms']:.2f} ms away: "
-                f"{trips:.1f} round trips ({rebuild['median_ms']:.1f} ms median")
+        text = (
+            f"Page of {n} tasks rebuilt after one edit, memcached {report['proxy']['rtt_added_ms']:.2f} ms away: "
+            f"{trips:.1f} round trips ({rebuild['median_ms']:.1f} ms median"
+        )
         if loopback:
             text += f", {loopback['median_ms']:.1f} ms on loopback"
         text += f"); target at most {REBUILD_ROUND_TRIPS}"
@@ -199,9 +216,11 @@ def targets(report):
 
 
 def markdown(report):
-    parts = [header(report), "## Targets", "\n".join(
-        f"- **{'PASS' if passed else 'MISSED'}**: {text}." for text, passed in targets(report)
-    )]
+    parts = [
+        header(report),
+        "## Targets",
+        "\n".join(f"- **{'PASS' if passed else 'MISSED'}**: {text}." for text, passed in targets(report)),
+    ]
     for scenario, title in SCENARIOS.items():
         title = title.format(write_every=report["settings"]["write_every"])
         for is_delayed in (False, True):
@@ -216,21 +235,36 @@ def markdown(report):
                 parts.append(load_table(report, runs, is_delayed))
     if report.get("costs"):
         parts += ["## What authenticating every cached value costs", signing_table(report["costs"])]
-    parts += [f"![{SCENARIOS[scenario]}]({name})".format(write_every=report["settings"]["write_every"])
-              for name, (scenario, _, _) in PLOTS.items()]
+    parts += [
+        f"![{SCENARIOS[scenario]}]({name})".format(write_every=report["settings"]["write_every"])
+        for name, (scenario, _, _) in PLOTS.items()
+    ]
     return "\n\n".join(parts) + "\n"
 
 
 def signing_table(costs):
     """bench/costs.py's figures: the HMAC of config/memcached/values.py, in process."""
     rows = [
-        [f"{c['tasks']:,}", f"{c['page_stored_bytes']:,}", number(c["page_hmac_us"], 1),
-         number(c["page_load_us"], 1), number(c["hit_in_process_us"], 0),
-         f"{c['page_hmac_us'] / c['hit_in_process_us']:.1%}", number(c["rows_hmac_us"], 0)]
+        [
+            f"{c['tasks']:,}",
+            f"{c['page_stored_bytes']:,}",
+            number(c["page_hmac_us"], 1),
+            number(c["page_load_us"], 1),
+            number(c["hit_in_process_us"], 0),
+            f"{c['page_hmac_us'] / c['hit_in_process_us']:.1%}",
+            number(c["rows_hmac_us"], 0),
+        ]
         for c in costs
     ]
-    columns = ["tasks", "page as stored (bytes)", "HMAC check per hit (µs)", "whole load: HMAC, unzip (µs)",
-               "page hit in process (µs)", "HMAC share of a hit", "HMAC of every row, rebuild (µs)"]
+    columns = [
+        "tasks",
+        "page as stored (bytes)",
+        "HMAC check per hit (µs)",
+        "whole load: HMAC, unzip (µs)",
+        "page hit in process (µs)",
+        "HMAC share of a hit",
+        "HMAC of every row, rebuild (µs)",
+    ]
     return table(columns, rows)
 
 
@@ -262,7 +296,7 @@ def panels(plt, report, scenario, field, ylabel, title):
     from matplotlib.ticker import FuncFormatter
 
     figure, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for axis, is_delayed in zip(axes, (False, True)):
+    for axis, is_delayed in zip(axes, (False, True), strict=True):
         for mode in MODE_ORDER:
             # The ceilings use no memcached: the same lines in both panels.
             runs = runs_of(report, scenario, None if mode in ("bare", "constant") else is_delayed, mode)
@@ -270,8 +304,14 @@ def panels(plt, report, scenario, field, ylabel, title):
                 continue
             # One colour per mode in every plot, whichever modes ran.
             style = "--" if mode in ("bare", "constant") else "-"
-            axis.plot([r["tasks"] for r in runs], [r[field] for r in runs], style, marker="o",
-                      color=f"C{MODE_ORDER.index(mode)}", label=report["labels"][mode])
+            axis.plot(
+                [r["tasks"] for r in runs],
+                [r[field] for r in runs],
+                style,
+                marker="o",
+                color=f"C{MODE_ORDER.index(mode)}",
+                label=report["labels"][mode],
+            )
         axis.set_xscale("log")
         axis.set_xticks(report["settings"]["tasks"], [str(n) for n in report["settings"]["tasks"]])
         # Rates and latencies span decades between 10 and 10000 tasks.

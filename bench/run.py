@@ -47,7 +47,7 @@ import tempfile
 import time
 import urllib.request
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -156,9 +156,19 @@ class DelayProxy:
 
     def start(self):
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bench.delay_proxy", "--port", str(self.port),
-             "--target", f"127.0.0.1:{self.target_port}", "--delay-ms", str(self.delay_ms),
-             "--control-port", str(self.control_port)],
+            [
+                sys.executable,
+                "-m",
+                "bench.delay_proxy",
+                "--port",
+                str(self.port),
+                "--target",
+                f"127.0.0.1:{self.target_port}",
+                "--delay-ms",
+                str(self.delay_ms),
+                "--control-port",
+                str(self.control_port),
+            ],
             cwd=BENCH.parent,
         )
         wait_for_port(self.control_port, process=self.process)
@@ -191,8 +201,12 @@ def calibrated_proxy(stack, memcached_port, rtt_ms):
         proxy.stop()
         delay_ms = max(0.05, delay_ms - (added - rtt_ms) / 2)
     stack.callback(proxy.stop)
-    return proxy, {"rtt_asked_ms": rtt_ms, "delay_each_way_ms": round(delay_ms, 4),
-                   "rtt_added_ms": round(added, 4), "rtt_loopback_ms": round(direct, 4)}
+    return proxy, {
+        "rtt_asked_ms": rtt_ms,
+        "delay_each_way_ms": round(delay_ms, 4),
+        "rtt_added_ms": round(added, 4),
+        "rtt_loopback_ms": round(direct, 4),
+    }
 
 
 class Counters:
@@ -281,14 +295,16 @@ def per_request(before, after, requests, delayed):
 def setup_django(postgres, memcached):
     """Django in this process, on the same database and memcached: for
     migrations, seeding and edits that go through the app's own models."""
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": postgres.url,
-        "MEMCACHIER_SERVERS": memcached.address,
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or SECRET_KEY,
-        "BENCH_DUMMY_CACHE": "0",
-        "CACHE_LAYERS": "query,fragments,page",
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DATABASE_URL": postgres.url,
+            "MEMCACHIER_SERVERS": memcached.address,
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or SECRET_KEY,
+            "BENCH_DUMMY_CACHE": "0",
+            "CACHE_LAYERS": "query,fragments,page",
+        }
+    )
     import django
     from django.core.management import call_command
 
@@ -301,7 +317,7 @@ def seed(count):
     from django.core.cache import cache
     from django.db import connection
 
-    start = datetime.now(timezone.utc) - timedelta(days=1)
+    start = datetime.now(UTC) - timedelta(days=1)
     rows = io.StringIO()
     for i in range(count):
         created = (start + timedelta(milliseconds=i)).isoformat()
@@ -365,8 +381,19 @@ def get(url, path, cookie):
 
 def wrk(url, path, cookie, token, args, duration, writes=None):
     command = [
-        find_program("wrk"), f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s",
-        "--timeout", "30s", "-s", str(WRK_SCRIPT), url, "--", path, cookie, token,
+        find_program("wrk"),
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "30s",
+        "-s",
+        str(WRK_SCRIPT),
+        url,
+        "--",
+        path,
+        cookie,
+        token,
     ]
     if writes:
         command += [str(args.write_every), str(writes["first_new_id"]), str(args.threads)]
@@ -487,8 +514,9 @@ def bench_bare(counters, args, results, page_sizes):
         for count in args.tasks:
             size = page_sizes[count]
             run = load_run(counters, server.url, f"/constant/{size}", ("-", "-"), args, False)
-            results.append({"scenario": "warm", "mode": "bare", "tasks": count, "rtt_ms": 0.0,
-                            "body_bytes": size, **run})
+            results.append(
+                {"scenario": "warm", "mode": "bare", "tasks": count, "rtt_ms": 0.0, "body_bytes": size, **run}
+            )
             print(f"{'bare WSGI':>18} {count:>6} tasks: warm {run['rps']:7.0f} req/s", flush=True)
     finally:
         server.stop()
@@ -536,13 +564,18 @@ def main(argv=None):
     started = time.monotonic()
     results, page_sizes = [], {}
     report = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "settings": {
-            "gunicorn_workers": WORKERS, "wrk_threads": args.threads,
-            "wrk_connections": args.connections, "duration_s": args.duration,
-            "warmup_s": args.warmup, "after_change_repeats": args.repeats,
-            "write_every": args.write_every, "tasks": args.tasks, "modes": args.modes,
+            "gunicorn_workers": WORKERS,
+            "wrk_threads": args.threads,
+            "wrk_connections": args.connections,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "after_change_repeats": args.repeats,
+            "write_every": args.write_every,
+            "tasks": args.tasks,
+            "modes": args.modes,
             "quick": args.quick,
         },
         "labels": {**{mode: label for mode, (label, _) in MODES.items()}, **CEILINGS},

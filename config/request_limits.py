@@ -35,8 +35,7 @@ def too_large(request):
     limit_kib = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
     context = {
         "title": "That request is too large",
-        "message": f"This site takes requests of at most {limit_kib} KiB, and no file uploads. "
-        "Nothing was saved.",
+        "message": f"This site takes requests of at most {limit_kib} KiB, and no file uploads. Nothing was saved.",
     }
     response = render(request, "problem.html", context, status=413)
     # The rest of the body was never read: the connection can't carry another request.

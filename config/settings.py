@@ -171,9 +171,7 @@ CACHES = {
     "default": default_cache,
     # {% cache %} uses this alias when it exists; a DummyCache turns fragments off.
     "template_fragments": (
-        default_cache
-        if "fragments" in CACHE_LAYERS
-        else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+        default_cache if "fragments" in CACHE_LAYERS else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
     ),
 }
 
@@ -247,9 +245,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "stream": sys.stdout, "formatter": "plain"}
-    },
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": sys.stdout, "formatter": "plain"}},
     "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # bmemcached logs every get at DEBUG and its own failures at ERROR;

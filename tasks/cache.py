@@ -77,9 +77,7 @@ def list_fragment(version):
 def task_row(task):
     # Keyed on everything a row shows, so any change to a task, through any
     # path, renders a new row: the old fragment is simply never asked for.
-    return make_template_fragment_key(
-        ROW_FRAGMENT, [RELEASE, task["id"], task["name"], task["updated_at"].isoformat()]
-    )
+    return make_template_fragment_key(ROW_FRAGMENT, [RELEASE, task["id"], task["name"], task["updated_at"].isoformat()])
 
 
 VERSION_FORMAT = re.compile(r"[0-9a-f]{1,20}\.[0-9a-f]{12}")

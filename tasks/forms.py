@@ -36,9 +36,7 @@ class TaskForm(forms.ModelForm):
     def clean_name(self):
         name = self.cleaned_data["name"]
         if CONTROL_CHARACTERS.search(name):
-            raise forms.ValidationError(
-                "Task name can't contain control characters (tabs, line breaks and the like)."
-            )
+            raise forms.ValidationError("Task name can't contain control characters (tabs, line breaks and the like).")
         if BIDI_CONTROLS.search(name):
             raise forms.ValidationError(
                 "Task name can't contain bidirectional control characters: they can make text "

@@ -39,9 +39,7 @@ def serve(request, render):
 def personalize(request, response, cache_status="MISS"):
     """Fill the CSRF slot with this visitor's token; never let others store it."""
     if CSRF_SLOT.encode() in response.content:
-        token_input = format_html(
-            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
-        )
+        token_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
         response.content = response.content.replace(CSRF_SLOT.encode(), token_input.encode())
     response["X-Cache"] = cache_status
     add_never_cache_headers(response)

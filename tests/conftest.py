@@ -95,10 +95,7 @@ def memcached_meter(monkeypatch):
 def database_url():
     """DATABASE_URL of pytest-django's test database, for an app in another process."""
     settings_dict = connection.settings_dict
-    return (
-        f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}"
-        f"/{settings_dict['NAME']}"
-    )
+    return f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
 
 
 @pytest.fixture

@@ -92,7 +92,8 @@ def write_sasl_conf(users):
     for user, password in users.items():
         subprocess.run(
             [find_program("saslpasswd2"), "-a", "memcached", "-c", "-p", "-f", str(sasldb), user],
-            input=password.encode(), check=True,
+            input=password.encode(),
+            check=True,
         )
     if is_root():
         shutil.chown(sasldb, "nobody")
@@ -162,8 +163,16 @@ class Postgres:
             shutil.chown(self.dir, "postgres")
         if not self.data.exists():
             self._run(
-                find_program("initdb"), "-D", str(self.data), "-U", "postgres",
-                "-A", "trust", "-E", "UTF8", "--no-sync",
+                find_program("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
             )
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
@@ -171,8 +180,15 @@ class Postgres:
             "-c shared_preload_libraries=pg_stat_statements"
         )
         self._run(
-            find_program("pg_ctl"), "-D", str(self.data), "-o", options,
-            "-l", str(self.dir / "log"), "-w", "start",
+            find_program("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.dir / "log"),
+            "-w",
+            "start",
         )
         self.started = True
         self._create_database()

@@ -27,7 +27,10 @@ def bench(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--modes", "none,page", "--tasks", "20", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return out, json.loads((out / "results.json").read_text())
@@ -35,7 +38,8 @@ def bench(tmp_path_factory):
 
 def runs(report, scenario, mode, delayed):
     found = [
-        run for run in report["runs"]
+        run
+        for run in report["runs"]
         if run["scenario"] == scenario and run["mode"] == mode and (run["rtt_ms"] > 0) == delayed
     ]
     assert found, (scenario, mode, delayed)

@@ -55,9 +55,7 @@ def test_cache_stats_reports_memcached_counters(client):
 
 
 def manage(*args, env):
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([sys.executable, "manage.py", *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_both_commands_work_on_the_embedded_default(tmp_path):

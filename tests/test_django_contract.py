@@ -37,7 +37,11 @@ BACKENDS = {
 }
 SASL_USER, SASL_PASSWORD = "contract-user", "contract-Pw-6e1d0b"
 # Django skips these for every memcached backend: culling is memcached's own business.
-SKIPPED_BY_DJANGO = ["BackendTests.test_cull", "BackendTests.test_cull_delete_when_store_empty", "BackendTests.test_zero_cull"]
+SKIPPED_BY_DJANGO = [
+    "BackendTests.test_cull",
+    "BackendTests.test_cull_delete_when_store_empty",
+    "BackendTests.test_zero_cull",
+]
 COUNTS = {"BackendTests": 59, "CacheDBSessionTests": 70, "CacheSessionTests": 70, "ProjectSessionTests": 70}
 
 
@@ -53,8 +57,19 @@ def django_tests(tmp_path_factory):
     assert django.__version__ == version, "the installed Django is not the pinned one"
     folder = tmp_path_factory.mktemp("django-sdist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-         f"Django=={version}", "--dest", str(folder)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"Django=={version}",
+            "--dest",
+            str(folder),
+        ],
         check=True,
     )
     (sdist,) = folder.glob("[dD]jango-*.tar.gz")
@@ -94,9 +109,19 @@ def reports(django_tests, tmp_path_factory):
                 log = open(folder / f"{report.stem}.log", "w")
                 addresses = ",".join(server.address for server in servers)
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "tests.django_contract_runner", str(django_tests), backend,
-                     addresses, str(report), *login],
-                    cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests.django_contract_runner",
+                        str(django_tests),
+                        backend,
+                        addresses,
+                        str(report),
+                        *login,
+                    ],
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
                 runs[backend_name, configuration] = (process, servers, report, log)
         for process, *_ in runs.values():

@@ -60,7 +60,10 @@ def test_two_tasks_with_one_name_do_not_share_a_row(client):
 def test_fragments_off_renders_without_storing(client, settings):
     from django.core.cache import caches
 
-    settings.CACHES = {**settings.CACHES, "template_fragments": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "template_fragments": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
     settings.CACHE_LAYERS = {"query"}
     Task.objects.create(name="a")
     assert "a</span>" in client.get("/").content.decode()

@@ -69,17 +69,43 @@ TOO_LONG = f"Task name is too long: at most {NAME_MAX_LENGTH} characters."
 NUL = "Null characters are not allowed."
 CONTROLS = "Task name can't contain control characters (tabs, line breaks and the like)."
 BIDI_CONTROLS = (
-    "Task name can't contain bidirectional control characters: they can make text read "
-    "differently from what it is."
+    "Task name can't contain bidirectional control characters: they can make text read differently from what it is."
 )
 INVISIBLE = "Task name needs at least one visible character."
 
 FRAGMENTS = [
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>',
-    "javascript:alert(1)", "</span>", "<!--", "&amp;", "&lt;", "'", '"',
-    "'; DROP TABLE tasks_task; --", "' OR '1'='1", "1); SELECT pg_sleep(5); --", "%s", "%(name)s",
-    "{{ request }}", "{% csrf_token %}", CSRF_SLOT, "CSRF-SLOT", "\\", "\x00", "\r\n", "\t",
-    "\u202e", "\u200b", "\ufeff", "\u2028", "\x85", "\u3000", "🙂", "漢字", "e\u0301",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "javascript:alert(1)",
+    "</span>",
+    "<!--",
+    "&amp;",
+    "&lt;",
+    "'",
+    '"',
+    "'; DROP TABLE tasks_task; --",
+    "' OR '1'='1",
+    "1); SELECT pg_sleep(5); --",
+    "%s",
+    "%(name)s",
+    "{{ request }}",
+    "{% csrf_token %}",
+    CSRF_SLOT,
+    "CSRF-SLOT",
+    "\\",
+    "\x00",
+    "\r\n",
+    "\t",
+    "\u202e",
+    "\u200b",
+    "\ufeff",
+    "\u2028",
+    "\x85",
+    "\u3000",
+    "🙂",
+    "漢字",
+    "e\u0301",
 ]
 WHITESPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u2029\u202f\u205f\u3000"
 

@@ -29,7 +29,7 @@ def test_a_key_over_250_bytes_raises_from_every_operation_and_sends_nothing(memc
     key = "é" * 120  # 120 characters pass Django's check; 240 bytes + prefix don't pass memcached's
     assert len(cache.make_key(key)) < 250 < len(cache.make_key(key).encode())
     with memcached_meter:
-        for operation, call in KEYED.items():
+        for call in KEYED.values():
             with pytest.raises(InvalidCacheKey, match="longer than 250 bytes"):
                 call(cache, key)
     # memcached drops the connection on such a key: it was never sent.
@@ -154,7 +154,9 @@ def test_several_servers_are_sharded_not_replicated():
         assert all(count > 0 for count in counts)
         assert sharded.get_many([f"key-{i}" for i in range(60)]) == {f"key-{i}": i for i in range(60)}
         # The task list's keys share a hash tag: they live together.
-        tagged = [sharded._cache._get_server(sharded.make_key(k)) for k in ("{tasklist}:version", "{tasklist}:page:index")]
+        tagged = [
+            sharded._cache._get_server(sharded.make_key(k)) for k in ("{tasklist}:version", "{tasklist}:page:index")
+        ]
         assert tagged[0] is tagged[1]
     finally:
         for server in servers:

@@ -146,7 +146,7 @@ KEYED = {
 @pytest.mark.parametrize("fault", FAULTS)
 def test_programming_errors_raise_even_while_memcached_fails(failing, fault):
     cache = failing(fault)
-    for operation, call in KEYED.items():
+    for call in KEYED.values():
         with pytest.raises(InvalidCacheKey):
             call(cache, "a key with spaces")
     with pytest.raises(pickle.PicklingError):

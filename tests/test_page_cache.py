@@ -36,9 +36,7 @@ def test_a_hit_costs_no_sql_and_one_round_trip(client, memcached_meter):
 
 
 @pytest.mark.parametrize("count", [5, 50])
-def test_rebuild_after_one_change_costs_the_same_round_trips_for_any_length(
-    client, memcached_meter, count
-):
+def test_rebuild_after_one_change_costs_the_same_round_trips_for_any_length(client, memcached_meter, count):
     Task.objects.bulk_create([Task(name=f"task {i}") for i in range(count)])
     client.get("/")
     task = Task.objects.first()
@@ -65,7 +63,9 @@ def test_every_visitor_gets_their_own_working_token(memcached_meter):
     assert alice.cookies["csrftoken"].value != bob.cookies["csrftoken"].value
     assert alice_token != bob_token
     origin = {"origin": "https://testserver"}
-    assert alice.post("/", {"name": "from alice", "csrfmiddlewaretoken": alice_token}, headers=origin).status_code == 302
+    assert (
+        alice.post("/", {"name": "from alice", "csrfmiddlewaretoken": alice_token}, headers=origin).status_code == 302
+    )
     assert bob.post("/", {"name": "from bob", "csrfmiddlewaretoken": bob_token}, headers=origin).status_code == 302
     # Alice's token is no good with Bob's cookie.
     assert bob.post("/", {"name": "x", "csrfmiddlewaretoken": alice_token}, headers=origin).status_code == 403
@@ -117,7 +117,10 @@ def test_a_write_shows_at_once(client):
 def test_query_layer_alone_costs_one_round_trip_and_no_sql(client, settings, memcached_meter):
     # No page and no fragments: nothing is keyed on the list version but the
     # list itself, so the version is read once, with it.
-    settings.CACHES = {**settings.CACHES, "template_fragments": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "template_fragments": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
     settings.CACHE_LAYERS = {"query"}
     Task.objects.create(name="listed")
     client.get("/")

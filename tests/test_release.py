@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from tasks.release import fingerprint
 from tasks.models import Task
+from tasks.release import fingerprint
 from tests.conftest import database_url
 from tests.services import Gunicorn
 from tests.visitor import Visitor

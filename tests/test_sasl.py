@@ -21,9 +21,7 @@ from tests.visitor import Visitor
 @pytest.fixture(scope="module")
 def server_stats(sasl_memcached):
     """The server's own counters, read over one login of our own."""
-    cache = MemCachierCache(
-        [sasl_memcached.address], {"OPTIONS": {"username": SASL_USER, "password": SASL_PASSWORD}}
-    )
+    cache = MemCachierCache([sasl_memcached.address], {"OPTIONS": {"username": SASL_USER, "password": SASL_PASSWORD}})
 
     def read():
         (stats,) = cache.server_stats().values()
@@ -36,11 +34,13 @@ def server_stats(sasl_memcached):
 @pytest.fixture
 def run_app(start_app, sasl_memcached):
     def run(username, password):
-        return start_app({
-            "MEMCACHIER_SERVERS": sasl_memcached.address,
-            "MEMCACHIER_USERNAME": username,
-            "MEMCACHIER_PASSWORD": password,
-        })
+        return start_app(
+            {
+                "MEMCACHIER_SERVERS": sasl_memcached.address,
+                "MEMCACHIER_USERNAME": username,
+                "MEMCACHIER_PASSWORD": password,
+            }
+        )
 
     return run
 

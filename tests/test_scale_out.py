@@ -15,7 +15,14 @@ import time
 import pytest
 
 from bench.faults import (
-    TAGGED, Load, Visitor, check_reads, first_hit, memcached_holds, memcached_keys, server_items,
+    TAGGED,
+    Load,
+    Visitor,
+    check_reads,
+    first_hit,
+    memcached_holds,
+    memcached_keys,
+    server_items,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,7 +15,8 @@ import html
 import re
 import subprocess
 import sys
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 from urllib.parse import quote
 
 import pytest
@@ -46,7 +47,10 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
     env = clean_env(SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.herokuapp.com")
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
-        env=env, capture_output=True, text=True, timeout=60,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
@@ -147,7 +151,13 @@ FORGERIES = [
 
 
 FORM_NAMES = [
-    "add task", "delete task", "admin login", "admin add", "admin change", "admin delete", "admin logout",
+    "add task",
+    "delete task",
+    "admin login",
+    "admin add",
+    "admin change",
+    "admin delete",
+    "admin logout",
 ]
 
 
@@ -307,14 +317,16 @@ LEAKY_PASSWORD = "leaky-Pw-3b8f0d6a-must-never-show"
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("debug", [False, True], ids=["production", "DEBUG=1"])
 def test_memcached_credentials_are_in_no_log_and_no_error_page(start_app, sasl_memcached, debug):
-    app = start_app({
-        "DEBUG": "1" if debug else None,
-        "MEMCACHIER_SERVERS": sasl_memcached.address,
-        "MEMCACHIER_USERNAME": SASL_USER,
-        "MEMCACHIER_PASSWORD": LEAKY_PASSWORD,  # wrong, so memcached errors are logged too
-        # No database: GET / is a 500, with its traceback in the log.
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/gone",
-    })
+    app = start_app(
+        {
+            "DEBUG": "1" if debug else None,
+            "MEMCACHIER_SERVERS": sasl_memcached.address,
+            "MEMCACHIER_USERNAME": SASL_USER,
+            "MEMCACHIER_PASSWORD": LEAKY_PASSWORD,  # wrong, so memcached errors are logged too
+            # No database: GET / is a 500, with its traceback in the log.
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{free_port()}/gone",
+        }
+    )
     visitor = Visitor(app.url)
     pages = {
         404: visitor.get("/no-such-page"),

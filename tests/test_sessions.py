@@ -36,9 +36,10 @@ def test_sessions_are_cached_with_database_write_through():
 
 
 def test_a_logged_in_admin_stays_logged_in_across_flush_all(client, admin_user, memcached_meter):
-    assert client.post(
-        "/admin/login/?next=/admin/", {"username": admin_user.username, "password": "password"}
-    ).status_code == 302
+    assert (
+        client.post("/admin/login/?next=/admin/", {"username": admin_user.username, "password": "password"}).status_code
+        == 302
+    )
     assert client.get("/admin/").status_code == 200
     cache.clear()  # memcached flush_all, as after a restart
     with memcached_meter:
@@ -88,7 +89,9 @@ def test_logout_with_a_session_cookie_memcached_cant_take_is_not_a_500(csrf_clie
 
 
 def log_in(visitor, user):
-    response = visitor.post("/admin/login/?next=/admin/", {"username": user.username, "password": "password"}, page="/admin/login/")
+    response = visitor.post(
+        "/admin/login/?next=/admin/", {"username": user.username, "password": "password"}, page="/admin/login/"
+    )
     assert response.status == 302
     return visitor.cookies["sessionid"]
 

@@ -29,7 +29,9 @@ print(json.dumps({
 
 
 def clean_env(**overrides):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEMCACHIER_", "DATABASE_URL", "DEBUG", "HTTPS_ONLY"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MEMCACHIER_", "DATABASE_URL", "DEBUG", "HTTPS_ONLY"))
+    }
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env.update(overrides)
     return env

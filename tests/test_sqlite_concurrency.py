@@ -44,14 +44,18 @@ for number in range({EDITORS}):
 def embedded_default(tmp_path):
     """runserver and gunicorn (2 workers) on one SQLite file and one file cache."""
     env = {k: v for k, v in os.environ.items() if k != "MEMCACHIER_SERVERS"}
-    env |= {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "FILE_CACHE_DIR": str(tmp_path / "cache"), "HTTPS_ONLY": "0"}
+    env |= {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "FILE_CACHE_DIR": str(tmp_path / "cache"),
+        "HTTPS_ONLY": "0",
+    }
 
     def manage(*command, **options):
         return subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, **options)
 
     manage("migrate", "-v0")
     made = manage("shell", "--no-imports", "-c", SET_UP, capture_output=True, text=True).stdout.split()
-    editors = list(zip(made[::2], made[1::2]))
+    editors = list(zip(made[::2], made[1::2], strict=True))
     servers = [Gunicorn(env), Runserver(env)]
     try:
         yield [server.start().url for server in servers], editors, tmp_path / "db.sqlite3"

@@ -68,7 +68,7 @@ def test_the_longest_allowed_name_is_stored(client):
 
 
 def test_html_and_js_are_stored_as_typed_and_shown_escaped(client):
-    name = '<script>alert("x")</script> & \'quotes\''
+    name = "<script>alert(\"x\")</script> & 'quotes'"
     client.post("/", {"name": name})
     assert Task.objects.get().name == name
     body = client.get("/").content.decode()

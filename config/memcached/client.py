@@ -18,8 +18,19 @@ from collections import defaultdict
 from uhashring import HashRing
 
 from config.memcached.problems import FAULTS, degrade, problems
-from config.memcached.server import ADD, DECR, EXISTS, INCR, NON_NUMERIC, NOT_FOUND, NOT_STORED, SET, SUCCESS
-from config.memcached.server import TOO_LARGE, Server
+from config.memcached.server import (
+    ADD,
+    DECR,
+    EXISTS,
+    INCR,
+    NON_NUMERIC,
+    NOT_FOUND,
+    NOT_STORED,
+    SET,
+    SUCCESS,
+    TOO_LARGE,
+    Server,
+)
 
 HASH_TAG = re.compile(r"\{([^}]+)\}")
 
@@ -28,7 +39,7 @@ class ShardingClient:
     def __init__(self, servers, username=None, password=None, socket_timeout=None):
         addresses = list(dict.fromkeys(servers))
         self._servers = [Server(address, username, password, socket_timeout) for address in addresses]
-        self._by_address = dict(zip(addresses, self._servers))
+        self._by_address = dict(zip(addresses, self._servers, strict=True))
         self._ring = HashRing(addresses) if len(addresses) > 1 else None
 
     @property

@@ -176,7 +176,12 @@ class Server(Protocol):
     @staticmethod
     def packet(opcode, key=b"", extras=b"", value=b"", opaque=0):
         body_length = len(extras) + len(key) + len(value)
-        return HEADER.pack(MAGIC_REQUEST, opcode, len(key), len(extras), 0, 0, body_length, opaque, 0) + extras + key + value
+        return (
+            HEADER.pack(MAGIC_REQUEST, opcode, len(key), len(extras), 0, 0, body_length, opaque, 0)
+            + extras
+            + key
+            + value
+        )
 
     def exchange(self, packet, last, force=False):
         """Send requests in one write; return the responses up to the one

@@ -21,8 +21,9 @@ def task_rows(parser, token):
     """{% task_rows task in tasks %}...{% endtask_rows %}
 
     A for loop whose body is a cached fragment per task, keyed on the task's
-    content (tasks.cache.task_row): like {% cache %} inside {% for %}, but with one get_many for all rows and one set_many for
-    the misses: rebuilding a list of N rows costs 2 round trips, not N.
+    content (tasks.cache.task_row): like {% cache %} inside {% for %}, but
+    with one get_many for all rows and one set_many for the misses:
+    rebuilding a list of N rows costs 2 round trips, not N.
     """
     bits = token.split_contents()
     if len(bits) != 4 or bits[2] != "in":
@@ -48,7 +49,7 @@ class TaskRowsNode(template.Node):
         cached = {key: row for key, row in fragments.get_many(row_keys).items() if isinstance(row, str)}
         rendered = {}
         with context.push():
-            for key, item in zip(row_keys, items):
+            for key, item in zip(row_keys, items, strict=True):
                 if key not in cached:
                     context[self.loop_var] = item
                     rendered[key] = self.nodelist.render(context)

@@ -19,9 +19,7 @@ def rename_in_admin(admin, old_name, new_name):
     admin.page.get_by_label("Task name").fill(new_name)
     response = admin.submit(admin.page.get_by_role("button", name="Save", exact=True))
     assert (response.status, urlsplit(response.url).path) == (200, "/admin/tasks/task/")
-    expect(admin.page.locator(".messagelist .success")).to_have_text(
-        f"The task “{new_name}” was changed successfully."
-    )
+    expect(admin.page.locator(".messagelist .success")).to_have_text(f"The task “{new_name}” was changed successfully.")
 
 
 def test_an_admin_edit_shows_on_the_public_list_at_once(open_visitor, admin_visitor):
