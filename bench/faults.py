@@ -457,8 +457,9 @@ class Rig:
     server.
     """
 
-    def __init__(self, workdir, memcached=1, timeout=0.25, workers=2, database_url=None, path=False):
+    def __init__(self, workdir, memcached=1, timeout=0.25, workers=2, database_url=None, path=False, worker_class=None):
         self.workdir = Path(workdir)
+        self.worker_class = worker_class  # gunicorn's; None: config/gunicorn.py's
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout
         self.workers = workers
@@ -487,6 +488,8 @@ class Rig:
             "MEMCACHIER_TIMEOUT": str(self.timeout),
             "SECRET_KEY": os.environ.get("SECRET_KEY") or "faults-only-" + "x" * 50,
         }
+        if self.worker_class:
+            env["GUNICORN_CMD_ARGS"] = f"--worker-class={self.worker_class}"
         if self.cache == "memcached":
             addresses = [server.address for server in self.servers]
             if self.path:

@@ -1,21 +1,61 @@
-"""gunicorn settings, used by the Procfile, `make serve` and the benchmark."""
+"""
+gunicorn settings, used by the Procfile, `make serve`, the tests and the benchmark.
+
+Each knob says why, as heroku/python-getting-started's gunicorn.conf.py
+does. On Heroku the Python buildpack also sets FORWARDED_ALLOW_IPS='*' and,
+unless already set, GUNICORN_CMD_ARGS='--access-logfile -'; command-line
+arguments (and GUNICORN_CMD_ARGS) win over this file. The benchmark uses
+that to compare worker models: `GUNICORN_CMD_ARGS='--worker-class sync'`.
+"""
 
 import os
 
+# Heroku gives each web dyno its port in PORT.
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+
 # Heroku sets WEB_CONCURRENCY from the dyno's memory; 2 fits a small dyno.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Sync workers: the app is short requests to a database and a cache.
-worker_class = "sync"
+
+# Threads, chosen by measurement (make bench, README): a request spends much
+# of its time waiting on memcached (about 1 ms a round trip to MemCachier)
+# and PostgreSQL, and a sync worker sits idle through each wait. Every
+# thread has its own cache and database connections; the cache's skip
+# window, owed version bump and stampede lock are per process (tested with
+# both worker models).
+worker_class = "gthread"
+threads = 4
+
 # Load the app once, before forking: workers start faster and share memory.
 # Safe because nothing opens a cache or database connection at import time.
 preload_app = True
+# SO_REUSEPORT: the kernel spreads connections evenly over the workers.
+reuse_port = True
+
+# A worker silent this long is killed and replaced (for gthread, a
+# heartbeat: a request itself may take longer). Heroku's router gives up
+# on a request after 30 s anyway.
 timeout = 30
-# gunicorn would take SCRIPT_NAME and PATH_INFO from request headers sent by
-# a trusted proxy; Heroku's router never sends them, so only a client could.
-# (Django pins the script prefix too: FORCE_SCRIPT_NAME in settings.)
+# After a restart signal, workers finish what they serve for up to this
+# long: within the 30 s Heroku gives a dyno to shut down.
+graceful_timeout = 20
+# Longer than the router's 90 s idle timeout, so that the router, never
+# gunicorn, closes an idle connection: no request lost to that race.
+keepalive = 95
+
+# Trust X-Forwarded-Proto (and For) from Heroku's router, which every
+# request comes through. SCRIPT_NAME and PATH_INFO headers are not taken
+# from anyone (a client could send them too, and Django would prefix every
+# URL of the shared cached page); Django pins the script prefix as well
+# (FORCE_SCRIPT_NAME in settings).
+forwarded_allow_ips = "*"
 forwarder_headers = ""
-# Logs go to stdout, where Heroku collects them.
-# GUNICORN_ACCESS_LOG=0 turns the access log off (the benchmark does).
+
+# Logs go to stdout, where Heroku collects them, in Heroku's logfmt style
+# with the router's request id to match the router's own log line.
+# GUNICORN_ACCESS_LOG=0 turns the access log off (the tests and benchmark do).
 accesslog = None if os.environ.get("GUNICORN_ACCESS_LOG") == "0" else "-"
+access_log_format = (
+    'gunicorn method=%(m)s path="%(U)s" status=%(s)s duration=%(M)sms '
+    'request_id=%({x-request-id}i)s fwd="%({x-forwarded-for}i)s" user_agent="%(a)s"'
+)
 errorlog = "-"

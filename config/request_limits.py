@@ -37,7 +37,6 @@ def too_large(request):
         "title": "That request is too large",
         "message": f"This site takes requests of at most {limit_kib} KiB, and no file uploads. Nothing was saved.",
     }
-    response = render(request, "problem.html", context, status=413)
-    # The rest of the body was never read: the connection can't carry another request.
-    response["Connection"] = "close"
-    return response
+    # gunicorn reads and drops the rest of the body before the connection's
+    # next request, if the client sends it: memory and disk are never used.
+    return render(request, "problem.html", context, status=413)

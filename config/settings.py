@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,6 +31,9 @@ def env_list(name, default=""):
 
 DEBUG = env_flag("DEBUG", False)
 
+# Heroku sets DYNO on every dyno; Heroku CI sets it too, with CI.
+IS_HEROKU_APP = "DYNO" in os.environ and "CI" not in os.environ
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY.strip():
     if not DEBUG:
@@ -47,6 +51,11 @@ if not DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = [".herokuapp.com", "localhost", "127.0.0.1"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# Where a client's address comes from (the admin login throttle): the last
+# X-Forwarded-For entry, which Heroku's router appends, on a dyno; anywhere
+# else the connection's own address, unless a proxy you run says so too.
+TRUST_X_FORWARDED_FOR = env_flag("TRUST_X_FORWARDED_FOR", IS_HEROKU_APP)
+
 # The app is served at the root of its host, whatever a request says.
 # Otherwise Django takes the script prefix from the request (gunicorn copies
 # a SCRIPT_NAME header into it for proxies it trusts), puts it in front of
@@ -63,11 +72,16 @@ INSTALLED_APPS = [
     # Before staticfiles, so runserver serves static files the way gunicorn will.
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "csp",
     "tasks",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every response,
+    # the cached page and the error pages included.
+    "csp.middleware.CSPMiddleware",
+    "config.permissions_policy.PermissionsPolicyMiddleware",
     # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413 before anything reads it.
     "config.request_limits.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A logout memcached can't confirm: a 503 that says so (config/sessions.py).
     "config.sessions.SessionCacheMiddleware",
+    # The database down: a 503 with Retry-After, not a 500.
+    "config.database_outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,12 +117,15 @@ TEMPLATES = [
 
 # Database: DATABASE_URL (Heroku Postgres sets it), else SQLite in the project.
 # Persistent connections save a TCP + auth handshake per request; the health
-# check reconnects by itself after a database restart.
+# check reconnects by itself after a database restart. On a dyno the
+# connection to Heroku Postgres must use TLS (sslmode=require); a local or
+# test database keeps working without it.
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=600,
         conn_health_checks=True,
+        ssl_require=IS_HEROKU_APP and os.environ.get("DATABASE_URL", "").startswith("postgres"),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -215,6 +234,9 @@ STORAGES = {
         )
     },
 }
+# Only the hashed names are served: a slug half the size, and no stale
+# unhashed copy of a file to be cached by a browser.
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 
 # HTTPS. On by default in production (Heroku terminates TLS at its router and
 # says so in X-Forwarded-Proto). HTTPS_ONLY=0 serves plain HTTP, for a local
@@ -236,6 +258,27 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp): this site's own files only, no inline
+# script or style anywhere (the admin's included), no framing, forms that
+# post only here. The browser tests fail on any violation.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+# Browser features this site never uses, off for it and anything it embeds.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), browsing-topics=()"
+)
+
 # Error reports (the DEBUG page, error emails) hide user names as well as
 # passwords and keys: no memcached or database credential in them.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.CredentialsFilter"
@@ -254,5 +297,8 @@ LOGGING = {
         # Django adds its own console handler when DEBUG is on; without this
         # every django.request line would be printed twice (it propagates).
         "django": {"handlers": [], "level": "INFO"},
+        # 404s (and 4xx in general) are logged at WARNING: a bot's scan
+        # would drown the log. Errors stay.
+        "django.request": {"level": "ERROR"},
     },
 }

@@ -1,5 +1,6 @@
 """
-Every cache key and version of the task list: built here and nowhere else.
+Every cache key and version of this app: built here and nowhere else (the
+task list's, and the admin login throttle's).
 
 The list has one version, a fresh unique token replaced after every committed
 write. Whatever is derived from the list (the rows, the page, the list
@@ -30,6 +31,7 @@ or found the cache unusable, trusts nothing cached until it has stored a
 fresh version (see _settled); meanwhile it serves from the database.
 """
 
+import hashlib
 import re
 import threading
 import time
@@ -80,6 +82,12 @@ def task_row(task):
     return make_template_fragment_key(ROW_FRAGMENT, [RELEASE, task["id"], task["name"], task["updated_at"].isoformat()])
 
 
+def login_attempts(address):
+    """Admin login attempts from one client address (tasks/login_throttle.py).
+    Hashed: an address can be long, or odd."""
+    return f"login-attempts:{hashlib.sha256(address.encode()).hexdigest()[:32]}"
+
+
 VERSION_FORMAT = re.compile(r"[0-9a-f]{1,20}\.[0-9a-f]{12}")
 
 
@@ -91,18 +99,51 @@ def _is_version(value):
     return isinstance(value, str) and VERSION_FORMAT.fullmatch(value) is not None
 
 
-# Set while this process owes the cache a version bump (see the module doc).
-_bump_owed = threading.Event()
+class OwedBumps:
+    """The version bumps this process failed to store, and whether a later
+    one has paid them (see the module doc).
+
+    With threaded workers, a thread may fail a bump while another is storing
+    one: a bump pays only the failures that happened before it started, so
+    no thread can clear a debt that a newer failure renewed, and no thread
+    trusts the cache while a debt is unpaid.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.failed = 0  # failures so far
+        self._paid = 0  # failures before the start of the latest stored bump
+
+    def fail(self):
+        with self._lock:
+            self.failed += 1
+
+    def pay(self, failed_before):
+        with self._lock:
+            self._paid = max(self._paid, failed_before)
+
+    def settled(self):
+        with self._lock:
+            return self._paid >= self.failed
+
+    def forgive(self):
+        """Nothing is owed (for tests, after flushing the cache)."""
+        self.pay(self.failed)
+
+
+_owed = OwedBumps()
 
 
 def _store_new_version(set_version):
     """The new version, or None (and the bump is owed) if it wasn't stored."""
+    failed_before = _owed.failed
     version = new_version()
     # Most of Django's backends return None from set(); config.memcached
     # returns False when memcached did not store the value.
     if set_version(LIST_VERSION, version, timeout=None) is False:
-        _bump_owed.set()
+        _owed.fail()
         return None
+    _owed.pay(failed_before)
     return version
 
 
@@ -114,11 +155,9 @@ def bump_list_version():
 
 def _settled():
     """True unless this process owes a version bump it still can't store."""
-    if not _bump_owed.is_set():
+    if _owed.settled():
         return True
-    # Cleared before trying: a bump that fails meanwhile sets it again.
-    _bump_owed.clear()
-    return _store_new_version(cache.set) is not None
+    return _store_new_version(cache.set) is not None and _owed.settled()
 
 
 def current_list_version():
@@ -175,7 +214,7 @@ def _create_list_version(found=None):
         return version
     version = cache.get(LIST_VERSION)
     if not _is_version(version):
-        _bump_owed.set()
+        _owed.fail()
         return None
     return version
 

@@ -3,6 +3,7 @@ from django.shortcuts import redirect, render
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.database_outage import DATABASE_DOWN, RETRY_AFTER_SECONDS
 from tasks import cache as keys
 from tasks import page_cache
 from tasks.forms import TaskForm
@@ -19,10 +20,25 @@ def index(request):
 
 def add_task(request):
     form = TaskForm(request.POST)
-    if form.is_valid():
-        form.save()
-        return redirect("tasks:index")
+    try:
+        # Validation reads the database too: the model's check constraints.
+        if form.is_valid():
+            form.save()
+            return redirect("tasks:index")
+    except DATABASE_DOWN:
+        return not_saved(request, form)
     response = render_index(request, form, keys.list_fragment_version(), status=400)
+    return page_cache.personalize(request, response)
+
+
+def not_saved(request, form):
+    """A 503 that gives the visitor back the form as they typed it."""
+    try:
+        response = render_index(request, form, keys.list_fragment_version(), status=503, not_saved=True)
+    except DATABASE_DOWN:
+        # The list was not in the cache either: the form alone.
+        response = render_index(request, form, None, status=503, not_saved=True, list_unavailable=True)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return page_cache.personalize(request, response)
 
 
@@ -36,9 +52,11 @@ def delete_task(request, task_id):
     return redirect("tasks:index")
 
 
-def render_index(request, form, list_version, status=200):
+def render_index(request, form, list_version, status=200, not_saved=False, list_unavailable=False):
     context = {
         "form": form,
+        "not_saved": not_saved,
+        "list_unavailable": list_unavailable,
         # What the list fragment is keyed on; None: the list is not cached.
         "list_fragment_id": list_version and keys.list_fragment_id(list_version),
         "fragment_ttl": keys.TTL_SECONDS,

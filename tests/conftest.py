@@ -21,7 +21,7 @@ def empty_cache():
     """
     Health.forget_all()
     cache.clear()
-    keys._bump_owed.clear()
+    keys._owed.forgive()
     yield
 
 
@@ -98,8 +98,15 @@ def database_url():
     return f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
 
 
+@pytest.fixture(params=["gthread", "sync"])
+def worker_class(request):
+    """gunicorn's worker model: each test under load runs with both, the
+    threaded one config/gunicorn.py uses and the sync one."""
+    return request.param
+
+
 @pytest.fixture
-def rig(tmp_path, django_db_setup):
+def rig(tmp_path, django_db_setup, worker_class):
     """rig(memcached=1, seed_tasks=0, ...) -> a started bench.faults.Rig.
 
     The app under gunicorn (2 workers) on the test database and memcached
@@ -112,7 +119,8 @@ def rig(tmp_path, django_db_setup):
     rigs = []
 
     def start(memcached=1, seed_tasks=0, memcached_running=True, path=False):
-        rigs.append(Rig(tmp_path / f"rig-{len(rigs)}", memcached, database_url=database_url(), path=path))
+        workdir = tmp_path / f"rig-{len(rigs)}"
+        rigs.append(Rig(workdir, memcached, database_url=database_url(), path=path, worker_class=worker_class))
         return rigs[-1].start(seed_tasks, memcached_running)
 
     yield start

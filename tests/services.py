@@ -141,12 +141,17 @@ class Memcached:
 
 
 class Postgres:
-    """A throwaway PostgreSQL cluster; fsync is off: test data only."""
+    """A throwaway PostgreSQL cluster; fsync is off: test data only.
 
-    def __init__(self, port=None):
+    tls=True serves TLS too, with a self-signed certificate, as Heroku
+    Postgres does (its clients require TLS but don't verify the certificate).
+    """
+
+    def __init__(self, port=None, tls=False):
         self.port = port or free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="tasklist-pg-"))
         self.data = self.dir / "data"
+        self.tls = tls
         self.started = False
 
     @property
@@ -179,6 +184,8 @@ class Postgres:
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
             "-c shared_preload_libraries=pg_stat_statements"
         )
+        if self.tls:
+            options += f" -c ssl=on -c ssl_cert_file={self._certificate()} -c ssl_key_file={self.dir / 'server.key'}"
         self._run(
             find_program("pg_ctl"),
             "-D",
@@ -193,6 +200,20 @@ class Postgres:
         self.started = True
         self._create_database()
         return self
+
+    def _certificate(self):
+        certificate, key = self.dir / "server.crt", self.dir / "server.key"
+        if not certificate.exists():
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                 "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(certificate)],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            key.chmod(0o600)  # PostgreSQL refuses a key others can read
+            if is_root():
+                shutil.chown(key, "postgres")
+                shutil.chown(certificate, "postgres")
+        return certificate
 
     def _create_database(self):
         import psycopg2

@@ -55,9 +55,8 @@ def send_headers_and_a_little(app, content_type, declared=THIRTY_MB):
 )
 def test_a_30_mb_unauthenticated_post_is_refused_unread(start_app, content_type):
     app = start_app()
-    status, headers = send_headers_and_a_little(app, content_type)
+    status, _ = send_headers_and_a_little(app, content_type)
     assert status == 413
-    assert "connection: close" in headers.lower()
 
 
 def test_the_refusal_says_why_and_saves_nothing(client):

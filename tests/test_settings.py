@@ -107,3 +107,14 @@ def test_each_log_line_goes_to_stdout_once(debug):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["ERROR django.request: boom"]
     assert result.stderr == ""
+
+
+def test_a_404_is_not_logged_an_error_is():
+    code = (
+        "import django; django.setup(); from django.test import Client\n"
+        "Client(HTTP_HOST='127.0.0.1', HTTP_X_FORWARDED_PROTO='https').get('/no-such-page')\n"
+        "import logging; logging.getLogger('django.request').error('a real error')\n"
+    )
+    result = python(code, clean_env(SECRET_KEY="k" * 50, DATABASE_URL="sqlite:///:memory:"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["ERROR django.request: a real error"]

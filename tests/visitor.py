@@ -71,7 +71,7 @@ class Visitor:
     def get(self, path="/"):
         return self.request("GET", path)
 
-    def post(self, path, fields, page="/"):
+    def post(self, path, fields, page="/", headers=()):
         """POST fields with the CSRF token of `page`, as a browser's form would."""
         token = TOKEN.search(self.get(page).text).group(1)
-        return self.request("POST", path, {**fields, "csrfmiddlewaretoken": token})
+        return self.request("POST", path, {**fields, "csrfmiddlewaretoken": token}, headers)

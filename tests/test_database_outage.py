@@ -1,0 +1,70 @@
+"""
+PostgreSQL down: a write gets a 503 with Retry-After that gives the visitor
+back what they typed (tasks/views.py); any other request the database can't
+serve gets a 503 too (config/database_outage.py), never a 500. Reads of a
+cached page go on. The app runs under gunicorn on a PostgreSQL of its own,
+which the test stops.
+"""
+
+import html
+import re
+
+import pytest
+
+from bench.faults import Rig
+from tests.visitor import TOKEN, Visitor
+
+TYPED = 'Call the plumber <about> the "sink" 🙂'
+
+
+@pytest.fixture
+def app_without_database(tmp_path):
+    """The app with a cached page of 3 tasks, and its PostgreSQL stopped."""
+    with Rig(tmp_path) as rig:
+        rig.start(seed_tasks=3)
+        visitor = Visitor(rig.url)
+        assert visitor.get().headers["X-Cache"] in ("MISS", "HIT")
+        assert visitor.get().headers["X-Cache"] == "HIT"
+        rig.postgres.stop()
+        yield rig, visitor
+
+
+def test_a_new_task_gets_a_503_that_keeps_what_was_typed(app_without_database):
+    rig, visitor = app_without_database
+    response = visitor.post("/", {"name": TYPED})
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "10"
+    assert f'value="{html.escape(TYPED)}"' in response.text
+    assert "Your task was not saved: the database can't be reached right now." in response.text
+    # The list around the form still shows, from the cache.
+    assert len(re.findall(r'<span class="task-name">', response.text)) == 3
+
+
+def test_reads_keep_coming_from_the_cache(app_without_database):
+    _, visitor = app_without_database
+    page = visitor.get()
+    assert (page.status, page.headers["X-Cache"]) == (200, "HIT")
+
+
+def test_with_the_list_not_cached_either_the_form_still_comes_back(app_without_database):
+    rig, visitor = app_without_database
+    token = TOKEN.search(visitor.get().text).group(1)
+    rig.memcached.stop()
+    rig.memcached.start()  # empty now
+    response = visitor.request("POST", "/", {"name": TYPED, "csrfmiddlewaretoken": token})
+    assert response.status == 503
+    assert f'value="{html.escape(TYPED)}"' in response.text
+    assert "The task list can't be shown right now." in response.text
+
+
+@pytest.mark.parametrize("method, path", [("POST", "/1/delete"), ("GET", "/admin/tasks/task/")])
+def test_any_other_request_gets_a_503_not_a_500(app_without_database, method, path):
+    _, visitor = app_without_database
+    if method == "POST":
+        response = visitor.post(path, {})
+    else:
+        visitor.cookies["sessionid"] = "a" * 32  # so the admin asks the database
+        response = visitor.get(path)
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "10"
+    assert "The database can&#x27;t be reached" in response.text
