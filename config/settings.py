@@ -77,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # What each request cost, in a Server-Timing header: first, to time all the rest.
+    "config.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response,
     # the cached page and the error pages included.
@@ -102,7 +104,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's template engine, with each render timed for Server-Timing.
+        "BACKEND": "config.server_timing.TimedDjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -162,7 +165,8 @@ else:
     # LocMemCache is per process: one gunicorn worker would keep serving a
     # page another worker invalidated. Files are shared by every process.
     default_cache = {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        # Django's FileBasedCache, its operations timed for Server-Timing.
+        "BACKEND": "config.server_timing.TimedFileBasedCache",
         "LOCATION": os.environ.get("FILE_CACHE_DIR", str(BASE_DIR / ".cache")),
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }

@@ -95,7 +95,7 @@ def new_version():
     return f"{time.time_ns():x}.{uuid.uuid4().hex[:12]}"
 
 
-def _is_version(value):
+def is_version(value):
     return isinstance(value, str) and VERSION_FORMAT.fullmatch(value) is not None
 
 
@@ -165,7 +165,7 @@ def current_list_version():
     if not _settled():
         return None
     version = cache.get(LIST_VERSION)
-    return version if _is_version(version) else _create_list_version(found=version)
+    return version if is_version(version) else _create_list_version(found=version)
 
 
 def list_fragment_version():
@@ -188,7 +188,7 @@ def read_versioned(key):
         return None, None
     found = cache.get_many([LIST_VERSION, key])
     version = found.get(LIST_VERSION)
-    if not _is_version(version):
+    if not is_version(version):
         return _create_list_version(found=version), None
     entry = found.get(key)
     if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version and isinstance(entry[1], _SHAPES[key]):
@@ -213,7 +213,7 @@ def _create_list_version(found=None):
     if cache.add(LIST_VERSION, version, timeout=None):
         return version
     version = cache.get(LIST_VERSION)
-    if not _is_version(version):
+    if not is_version(version):
         _owed.fail()
         return None
     return version

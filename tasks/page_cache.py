@@ -16,6 +16,7 @@ from django.middleware.csrf import get_token
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
+from config.server_timing import record_page
 from tasks import cache as keys
 
 # What {% csrf_slot %} renders. Every user-supplied string on the page is
@@ -25,13 +26,20 @@ CSRF_SLOT = '<input type="hidden" name="csrfmiddlewaretoken" value="CSRF-SLOT">'
 
 def serve(request, render):
     """The page from the cache, or render(list_version) and store it."""
-    if not _shareable(request):
+    why_not = _why_not_shared(request)
+    if why_not:
+        record_page(f"bypass: {why_not}")
         return personalize(request, render(keys.list_fragment_version()), "MISS")
     version, content = keys.read_versioned(keys.INDEX_PAGE)
     if content is not None:
+        record_page("hit")
         return personalize(request, HttpResponse(content), "HIT")
     response = render(version)
-    if version is not None and _storable(request, response):
+    why_not = "cache unavailable" if version is None else _why_not_stored(request, response)
+    if why_not:
+        record_page(f"miss, not stored: {why_not}")
+    else:
+        record_page("miss")
         keys.store_versioned(keys.INDEX_PAGE, version, response.content)
     return personalize(request, response, "MISS")
 
@@ -46,23 +54,27 @@ def personalize(request, response, cache_status="MISS"):
     return response
 
 
-def _shareable(request):
+def _why_not_shared(request):
+    """Why this request can't have the shared page, or None if it can."""
+    if "page" not in settings.CACHE_LAYERS:
+        return "page layer off"
+    if request.method not in ("GET", "HEAD"):
+        return request.method
     # A pending message (delete of a task that was already gone) belongs to
     # one visitor: render that page for them alone.
-    return (
-        "page" in settings.CACHE_LAYERS
-        and request.method in ("GET", "HEAD")
-        and not request.COOKIES.get(CookieStorage.cookie_name)
-    )
+    if request.COOKIES.get(CookieStorage.cookie_name):
+        return "a message to show"
+    return None
 
 
-def _storable(request, response):
+def _why_not_stored(request, response):
+    """Why this response can't be shared, or None if it can."""
     # A page that read the session or set a cookie was made for one visitor.
     session = getattr(request, "session", None)
-    return (
-        not (session is not None and session.accessed)
-        and response.status_code == 200
-        and not response.streaming
-        and not response.cookies
-        and not response.has_header("Vary")
-    )
+    if session is not None and session.accessed:
+        return "session read"
+    if response.status_code != 200 or response.streaming:
+        return f"status {response.status_code}"
+    if response.cookies or response.has_header("Vary"):
+        return "made for one visitor"
+    return None

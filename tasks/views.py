@@ -4,6 +4,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.database_outage import DATABASE_DOWN, RETRY_AFTER_SECONDS
+from config.server_timing import record_page
 from tasks import cache as keys
 from tasks import page_cache
 from tasks.forms import TaskForm
@@ -14,6 +15,7 @@ from tasks.queries import get_all_tasks
 @require_http_methods(["GET", "HEAD", "POST"])
 def index(request):
     if request.method == "POST":
+        record_page("bypass: POST")
         return add_task(request)
     return page_cache.serve(request, lambda version: render_index(request, TaskForm(), version))
 

@@ -64,7 +64,7 @@ def test_both_commands_work_on_the_embedded_default(tmp_path):
     assert manage("migrate", "-v0", env=env).returncode == 0
     stats = manage("cache_stats", env=env)
     assert stats.returncode == 0, stats.stderr
-    assert "FileBasedCache (embedded default)" in stats.stdout
+    assert "file cache (embedded default)" in stats.stdout
     cleared = manage("clear_cache", env=env)
     assert cleared.returncode == 0, cleared.stderr
     assert "Cleared the task list cache" in cleared.stdout

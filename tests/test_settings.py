@@ -51,7 +51,7 @@ def test_embedded_default_needs_no_server():
     shown = show()
     assert shown["db_engine"] == "django.db.backends.sqlite3"
     assert shown["db_name"].endswith("db.sqlite3")
-    assert shown["cache"] == "FileBasedCache"
+    assert shown["cache"] == "TimedFileBasedCache"
     assert shown["debug"] is False
     assert shown["log_stream"] == "<stdout>"
 

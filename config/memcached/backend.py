@@ -197,7 +197,12 @@ class MemCachierCache(BMemcached):
         """memcached's flush_all, on every server: other apps' keys go too."""
         self._cache.flush_all()
 
-    # --- for manage.py cache_stats ---------------------------------------------
+    # --- for manage.py cache_stats and the admin's Cache page ---------------------
+
+    def stored_sizes(self, keys, version=None):
+        """{key: bytes as memcached holds it} for the keys it holds."""
+        made = {self.make_and_validate_key(key, version=version): key for key in keys}
+        return {made[key]: len(data) for key, (_, data) in self._cache.get_multi(list(made)).items()}
 
     def server_stats(self):
         """memcached's own `stats`, per server address (empty if unreachable)."""

@@ -25,6 +25,10 @@ from config.memcached.problems import ServerError, Unavailable, problems
 # How long a server that failed is left alone before it is tried again.
 RETRY_DELAY_SECONDS = 5
 
+# Called with the seconds each round trip took, if set: config/server_timing.py
+# counts them per request for the Server-Timing header.
+on_round_trip = None
+
 HEADER = struct.Struct("!BBHBBHLLQ")
 MAGIC_REQUEST = 0x80
 STORE_EXTRAS = struct.Struct("!LL")  # flags, expiry
@@ -193,6 +197,7 @@ class Server(Protocol):
         if self.health.skipping() and not force:
             raise Unavailable(self.server)
         self._forcing = force
+        started = time.perf_counter()
         try:
             self._send(packet)
             responses = [self._read()]
@@ -200,6 +205,8 @@ class Server(Protocol):
                 responses.append(self._read())
         finally:
             self._forcing = False
+            if on_round_trip is not None:
+                on_round_trip(time.perf_counter() - started)
         if force:
             self.health.recover()
         return responses

@@ -1,8 +1,6 @@
-from django.core.cache import cache
 from django.core.management.base import BaseCommand
 
-from tasks import cache as keys
-from tasks.queries import load_tasks
+from tasks import cache_control
 
 
 class Command(BaseCommand):
@@ -17,14 +15,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["all"]:
-            cache.clear()
+            cache_control.flush_all()
             self.stdout.write("Cleared the whole cache.")
             return
-        version = cache.get(keys.LIST_VERSION)
-        task_keys = keys.all_keys(load_tasks(), version)
-        present = cache.get_many(task_keys)
-        cache.delete_many(task_keys)
+        present, total = cache_control.clear_app_keys()
         self.stdout.write(
-            f"Cleared the task list cache: {len(present)} of {len(task_keys)} keys were "
-            "present (version, rows, page, list and row fragments)."
+            f"Cleared the task list cache: {present} of {total} keys were present "
+            "(version, rows, page, list and row fragments)."
         )

@@ -1,0 +1,86 @@
+"""
+The admin's Cache page, for staff: what `manage.py cache_stats` shows per
+server, this app's own entries, a chart of hits and misses per server drawn
+on the server (inline SVG: no JavaScript, nothing the CSP forbids), and
+buttons to clear this app's keys or flush the whole cache, after a
+confirmation step. It uses tasks/cache_control.py, as the management
+commands do, and works while memcached is down (it says so).
+"""
+
+from django.contrib import admin, messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+
+from tasks import cache_control
+
+CLEARING = {
+    "app": {
+        "title": "Clear this app's keys",
+        "what": "The task list's version, list, page and fragments. Sessions and other apps' keys stay.",
+        "do": cache_control.clear_app_keys,
+        "done": "Cleared this app's keys: {0} of {1} were present.",
+    },
+    "all": {
+        "title": "Flush the whole cache",
+        "what": (
+            "memcached's flush_all: every key, other apps' too. Nobody is logged out: sessions are in the database."
+        ),
+        "do": cache_control.flush_all,
+        "done": "Flushed the whole cache.",
+    },
+}
+CHART_WIDTH, LABEL_WIDTH, BAR_HEIGHT = 560, 170, 14
+
+
+def dashboard(request):
+    servers = cache_control.server_stats()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Cache",
+        "servers": servers,
+        "unreachable": [server["server"] for server in servers if not server["reachable"]],
+        "memcached": cache_control.is_memcached(),
+        "app": cache_control.app_entries(),
+        "chart": chart(servers),
+        "clearing": CLEARING,
+    }
+    return TemplateResponse(request, "admin/cache.html", context)
+
+
+def clear(request, scope):
+    action = CLEARING.get(scope)
+    if action is None:
+        raise Http404("No such way to clear the cache")
+    if request.method == "POST" and request.POST.get("confirmed") == "yes":
+        done = action["do"]()
+        messages.success(request, action["done"].format(*(done or ())))
+        return redirect("cache")
+    context = {**admin.site.each_context(request), "title": action["title"], "action": action, "scope": scope}
+    return TemplateResponse(request, "admin/cache_clear.html", context)
+
+
+def chart(servers):
+    """Bars of hits and misses per memcached server, scaled to the largest."""
+    counted = [server for server in servers if server["kind"] == "memcached" and server["reachable"]]
+    if not counted:
+        return None
+    largest = max(max(server["get_hits"], server["get_misses"]) for server in counted) or 1
+    room = CHART_WIDTH - LABEL_WIDTH - 70
+    rows = []
+    for number, server in enumerate(counted):
+        top = 10 + number * (3 * BAR_HEIGHT + 10)
+        bars = []
+        for offset, (kind, count) in enumerate((("hits", server["get_hits"]), ("misses", server["get_misses"]))):
+            y = top + offset * (BAR_HEIGHT + 4)
+            width = round(room * count / largest)
+            bars.append({"kind": kind, "count": count, "y": y, "width": width, "label_x": LABEL_WIDTH + width + 6})
+        rows.append({"server": server["server"], "y": top + BAR_HEIGHT, "bars": bars})
+    return {
+        "width": CHART_WIDTH,
+        "height": 10 + len(counted) * (3 * BAR_HEIGHT + 10),
+        "label_width": LABEL_WIDTH,
+        "bar_x": LABEL_WIDTH,
+        "bar_height": BAR_HEIGHT,
+        "rows": rows,
+    }

@@ -1,0 +1,93 @@
+"""
+Every response says what it cost in a Server-Timing header
+(config/server_timing.py): the page cache's outcome, memcached round trips,
+SQL queries, template rendering and the total, each measured around the
+real calls. The counts here are checked against what Django and memcached
+count themselves.
+"""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from tasks.models import Task
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ENTRY = re.compile(r'(?P<name>[a-z]+)(?:;desc="(?P<desc>[^"]*)")?(?:;dur=(?P<dur>[0-9.]+))?')
+
+
+def timing(response):
+    """{name: (description, milliseconds)} of the Server-Timing header."""
+    entries = {}
+    for part in response["Server-Timing"].split(", "):
+        match = ENTRY.fullmatch(part)
+        assert match, part
+        entries[match["name"]] = (match["desc"], float(match["dur"]) if match["dur"] else None)
+    return entries
+
+
+def counted_get(client, meter, path="/"):
+    with CaptureQueriesContext(connection) as queries, meter:
+        response = client.get(path)
+    return response, len(queries)
+
+
+def test_a_page_hit_says_hit_no_query_one_round_trip(client, memcached_meter):
+    Task.objects.create(name="a")
+    client.get("/")
+    response, queries = counted_get(client, memcached_meter)
+    entries = timing(response)
+    assert entries["page"] == ("hit", None)
+    assert entries["cache"][0] == "memcached: 1 round trip" and memcached_meter.round_trips == 1
+    assert entries["db"] == ("0 queries", 0.0) and queries == 0
+    assert entries["render"][1] == 0.0  # no template on a hit
+    assert entries["total"][1] >= entries["cache"][1] > 0
+
+
+def test_a_miss_after_an_edit_says_miss_with_its_queries_and_round_trips(client, memcached_meter):
+    task = Task.objects.create(name="a")
+    client.get("/")
+    task.name = "edited"
+    task.save()
+    response, queries = counted_get(client, memcached_meter)
+    entries = timing(response)
+    assert entries["page"] == ("miss", None)
+    assert entries["db"][0] == f"{queries} {'query' if queries == 1 else 'queries'}" and queries >= 1
+    assert entries["cache"][0] == f"memcached: {memcached_meter.round_trips} round trips"
+    assert entries["render"][1] > 0
+    assert entries["total"][1] >= entries["render"][1] + entries["db"][1]
+
+
+@pytest.mark.parametrize(
+    "request_kind, outcome",
+    [("post", "bypass: POST"), ("message", "bypass: a message to show")],
+)
+def test_a_bypass_says_why(client, request_kind, outcome):
+    if request_kind == "post":
+        response = client.post("/", {"name": ""})
+    else:
+        client.post("/424242/delete")  # "That task was already deleted.": a message in a cookie
+        response = client.get("/")
+    assert timing(response)["page"] == (outcome, None)
+
+
+def test_every_response_carries_one_the_admin_and_errors_included(client, admin_user):
+    client.force_login(admin_user)
+    for path in ("/admin/", "/admin/tasks/task/", "/no-such-page"):
+        entries = timing(client.get(path))
+        assert "page" not in entries  # not the cached page
+        assert {"cache", "db", "render", "total"} <= set(entries)
+    assert int(timing(client.get("/admin/tasks/task/"))["db"][0].split()[0]) > 0
+
+
+def test_on_the_embedded_file_cache_it_counts_operations(client, tmp_path):
+    files = {"BACKEND": "config.server_timing.TimedFileBasedCache", "LOCATION": str(tmp_path)}
+    with override_settings(CACHES={"default": files, "template_fragments": files}):
+        client.get("/")
+        entries = timing(client.get("/"))
+    assert entries["page"] == ("hit", None)
+    assert entries["cache"][0] == "file cache: 2 operations"  # the version and the page
