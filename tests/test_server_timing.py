@@ -9,11 +9,10 @@ count themselves.
 import re
 
 import pytest
-from django.db import connection
 from django.test import override_settings
-from django.test.utils import CaptureQueriesContext
 
 from tasks.models import Task
+from tests.test_page_cache import get_counted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,16 +29,10 @@ def timing(response):
     return entries
 
 
-def counted_get(client, meter, path="/"):
-    with CaptureQueriesContext(connection) as queries, meter:
-        response = client.get(path)
-    return response, len(queries)
-
-
 def test_a_page_hit_says_hit_no_query_one_round_trip(client, memcached_meter):
     Task.objects.create(name="a")
     client.get("/")
-    response, queries = counted_get(client, memcached_meter)
+    response, queries = get_counted(client, memcached_meter)
     entries = timing(response)
     assert entries["page"] == ("hit", None)
     assert entries["cache"][0] == "memcached: 1 round trip" and memcached_meter.round_trips == 1
@@ -53,7 +46,7 @@ def test_a_miss_after_an_edit_says_miss_with_its_queries_and_round_trips(client,
     client.get("/")
     task.name = "edited"
     task.save()
-    response, queries = counted_get(client, memcached_meter)
+    response, queries = get_counted(client, memcached_meter)
     entries = timing(response)
     assert entries["page"] == ("miss", None)
     assert entries["db"][0] == f"{queries} {'query' if queries == 1 else 'queries'}" and queries >= 1
