@@ -15,10 +15,11 @@ worker's many connections are delayed as much as a sync worker's few, and
 the proxy takes little of the CPU the app runs on. (The kernel's netem qdisc
 would cost nothing, but this machine's kernel lacks it.)
 
-It also counts those round trips: a memcached client like bmemcached sends a
-request and waits for the whole answer before sending the next one, so each
-time a client starts sending after it received something is one round trip.
-Connecting to the control port returns the counts as one JSON line.
+It also counts those round trips: a client that sends requests waits for
+their answer, so each time the server answers after the client sent
+something is one round trip. (Quiet writes, which memcached answers only
+when they fail, are no round trip: nobody waits for them.) Connecting to the
+control port returns the counts as one JSON line.
 """
 
 import argparse
@@ -78,11 +79,11 @@ class DelayProxy:
             data = sock.recv(65536)
         except OSError:
             data = b""
-        if sock is pair.client and data and not pair.awaiting_answer:
+        if sock is pair.client and data:
             pair.awaiting_answer = True
-            self.counts["round_trips"] += 1
-        elif sock is pair.server:
+        elif sock is pair.server and data and pair.awaiting_answer:
             pair.awaiting_answer = False
+            self.counts["round_trips"] += 1
         if not data:
             self.selector.unregister(sock)
         heapq.heappush(self.due, (time.perf_counter() + self.delay, next(self.order), (pair, pair.peer(sock)), data))

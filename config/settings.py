@@ -80,6 +80,8 @@ MIDDLEWARE = [
     # What each request cost, in a Server-Timing header: first, to time all the rest.
     "config.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A header only: high up, so that the cached page's early answer has it too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response,
     # the cached page and the error pages included.
     "csp.middleware.CSPMiddleware",
@@ -90,9 +92,12 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A hit on the cached page is answered here (tasks/page_cache.py): after
+    # the middleware whose work its response needs (a CSRF cookie,
+    # Content-Length), before URL resolving, the view and any template.
+    "tasks.page_cache.PageCacheMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A logout memcached can't confirm: a 503 that says so (config/sessions.py).
     "config.sessions.SessionCacheMiddleware",
     # The database down: a 503 with Retry-After, not a 500.

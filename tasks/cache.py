@@ -20,6 +20,7 @@ one shows in both.
 Nothing read back is trusted for its shape: config/memcached authenticates
 every value, and here a version must look like one and an entry must be
 (version, value of the expected type); anything else is a miss, never a 500.
+The page is stored as bytes, "<version>\n<page>": a hit unpickles nothing.
 
 Invalidation survives a cache outage. A bump after a write tries memcached
 even while this process skips it as failed: the other processes may be using
@@ -41,6 +42,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.utils import make_template_fragment_key
 
+from config.memcached import unacknowledged_writes
 from tasks.release import fingerprint
 
 # How long derived entries live. Writes invalidate them at once; the TTL only
@@ -139,8 +141,11 @@ def _store_new_version(set_version):
     failed_before = _owed.failed
     version = new_version()
     # Most of Django's backends return None from set(); config.memcached
-    # returns False when memcached did not store the value.
-    if set_version(LIST_VERSION, version, timeout=None) is False:
+    # returns False when memcached did not store the value. A bump must know:
+    # never a write that does not wait for memcached's answer.
+    with unacknowledged_writes(False):
+        stored = set_version(LIST_VERSION, version, timeout=None)
+    if stored is False:
         _owed.fail()
         return None
     _owed.pay(failed_before)
@@ -190,14 +195,27 @@ def read_versioned(key):
     version = found.get(LIST_VERSION)
     if not is_version(version):
         return _create_list_version(found=version), None
-    entry = found.get(key)
-    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version and isinstance(entry[1], _SHAPES[key]):
-        return version, entry[1]
-    return version, None
+    return version, value_for(version, key, found.get(key))
+
+
+def value_for(version, key, entry):
+    """What entry, read under key, holds for this version if it is of the
+    shape key holds; else None."""
+    shape = _SHAPES[key]
+    if shape is bytes:
+        if isinstance(entry, bytes):
+            stored_for, newline, value = entry.partition(b"\n")
+            if newline and stored_for == version.encode():
+                return value
+        return None
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version and isinstance(entry[1], shape):
+        return entry[1]
+    return None
 
 
 def store_versioned(key, version, value):
-    cache.set(key, (version, value), TTL_SECONDS)
+    entry = version.encode() + b"\n" + value if isinstance(value, bytes) else (version, value)
+    cache.set(key, entry, TTL_SECONDS)
 
 
 def _create_list_version(found=None):

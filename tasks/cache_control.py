@@ -71,7 +71,7 @@ def app_entries():
         return {"version": None, "entries": [], "rows_cached": 0, "rows": len(tasks)}
     fragments = caches["template_fragments"]
     versioned = cache.get_many([keys.INDEX_PAGE, keys.TASK_LIST])
-    current = {key for key, entry in versioned.items() if isinstance(entry, tuple) and entry[0] == version}
+    current = {key for key, entry in versioned.items() if keys.value_for(version, key, entry) is not None}
     if fragments.get(keys.list_fragment(version)) is not None:
         current.add(keys.list_fragment(version))
     named = {

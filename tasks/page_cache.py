@@ -4,51 +4,98 @@ Per-view caching of the task list page, shared by every visitor.
 Django's cache_page can't share a page with forms (the CSRF token makes it
 store one copy per cookie, or leak the first visitor's token) and costs two
 gets per hit. Here the page is rendered with a CSRF *slot* instead of a token,
-stored once together with the list version it was built from, and every
-response gets its visitor's own token put into the slot. A hit is one get_many
-(version + page, on one server), zero SQL.
+stored once as bytes together with the list version it was built from, and
+every response gets its visitor's own token put into the slot.
+
+A hit is served by PageCacheMiddleware, as early in the middleware stack as
+is correct: after Django's session, common and CSRF middleware (whose work a
+response needs: Content-Length, the visitor's CSRF cookie), before URL
+resolving, the view and any template. One get_many (version + page, on one
+server), zero SQL, nothing unpickled. A miss goes on to the view, which
+renders and stores the page (serve), reusing what the middleware read.
 """
+
+from functools import cache
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
+from config.memcached import unacknowledged_writes
 from config.server_timing import record_page
 from tasks import cache as keys
 
 # What {% csrf_slot %} renders. Every user-supplied string on the page is
 # HTML-escaped, so no task name can produce this raw "<input" markup.
 CSRF_SLOT = '<input type="hidden" name="csrfmiddlewaretoken" value="CSRF-SLOT">'
+SLOT = CSRF_SLOT.encode()
 
 
-def serve(request, render):
-    """The page from the cache, or render(list_version) and store it."""
+@cache
+def index_path():
+    return reverse("tasks:index")
+
+
+class PageCacheMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info == index_path() and request.method in ("GET", "HEAD"):
+            request.page_lookup = look_up(request)
+            if request.page_lookup.content is not None:
+                return personalize(request, HttpResponse(request.page_lookup.content), "HIT")
+        return self.get_response(request)
+
+
+class Lookup:
+    """What the page cache found for a request: why it can't be shared, or
+    the list version and the page stored for it (None if not)."""
+
+    def __init__(self, why_not=None, version=None, content=None):
+        self.why_not, self.version, self.content = why_not, version, content
+
+
+def look_up(request):
     why_not = _why_not_shared(request)
     if why_not:
         record_page(f"bypass: {why_not}")
-        return personalize(request, render(keys.list_fragment_version()), "MISS")
+        return Lookup(why_not)
     version, content = keys.read_versioned(keys.INDEX_PAGE)
     if content is not None:
         record_page("hit")
-        return personalize(request, HttpResponse(content), "HIT")
-    response = render(version)
-    why_not = "cache unavailable" if version is None else _why_not_stored(request, response)
-    if why_not:
-        record_page(f"miss, not stored: {why_not}")
-    else:
-        record_page("miss")
-        keys.store_versioned(keys.INDEX_PAGE, version, response.content)
+    return Lookup(version=version, content=content)
+
+
+def serve(request, render):
+    """The page for a request the middleware did not serve from the cache:
+    render(list_version), and store it if it can be shared."""
+    lookup = getattr(request, "page_lookup", None) or look_up(request)
+    if lookup.why_not:
+        return personalize(request, render(keys.list_fragment_version()), "MISS")
+    if lookup.content is not None:
+        return personalize(request, HttpResponse(lookup.content), "HIT")
+    # Every write while rebuilding is keyed on, or carries, the version it
+    # was built from: one that is lost leaves nothing stale, so none waits
+    # for memcached's answer.
+    with unacknowledged_writes():
+        response = render(lookup.version)
+        why_not = "cache unavailable" if lookup.version is None else _why_not_stored(request, response)
+        if not why_not:
+            keys.store_versioned(keys.INDEX_PAGE, lookup.version, response.content)
+    record_page(f"miss, not stored: {why_not}" if why_not else "miss")
     return personalize(request, response, "MISS")
 
 
 def personalize(request, response, cache_status="MISS"):
     """Fill the CSRF slot with this visitor's token; never let others store it."""
-    if CSRF_SLOT.encode() in response.content:
+    if SLOT in response.content:
         token_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
-        response.content = response.content.replace(CSRF_SLOT.encode(), token_input.encode())
+        response.content = response.content.replace(SLOT, token_input.encode())
     response["X-Cache"] = cache_status
     add_never_cache_headers(response)
     return response

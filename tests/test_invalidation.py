@@ -88,4 +88,4 @@ def test_the_next_read_in_another_process_shows_the_write(app_server, write):
     assert cache_status == "MISS"
     for name in Task.objects.values_list("name", flat=True):
         assert f'<span class="task-name">{name}</span>' in page
-    assert page.count('<li class="task">') == Task.objects.count()
+    assert page.count('<li><span class="task-name">') == Task.objects.count()

@@ -6,6 +6,7 @@ Faults are in test_memcached_faults.py.
 """
 
 import logging
+import os
 import threading
 import time
 
@@ -15,7 +16,7 @@ from django.core.cache.backends.base import InvalidCacheKey
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from config.memcached import MemCachierCache
+from config.memcached import MemCachierCache, unacknowledged_writes
 from config.memcached.backend import EXPIRED, LATEST_EXPIRY, THIRTY_DAYS
 from config.memcached.problems import problems
 from config.memcached.server import SET
@@ -184,3 +185,56 @@ def test_the_page_is_served_from_the_database_when_memcached_fails(client, probl
                 assert response["X-Cache"] == "MISS"
             assert client.post("/", {"name": "added anyway"}).status_code == 302
             assert "added anyway" in client.get("/").content.decode()
+
+
+# --- writes that don't wait (unacknowledged_writes) -------------------------
+
+
+def test_unacknowledged_writes_store_without_waiting(memcached_meter):
+    with memcached_meter:
+        with unacknowledged_writes():
+            assert cache.set("quiet", "stored") is True
+            assert cache.set_many({"a": 1, "b": 2}) == []
+            with unacknowledged_writes(False):
+                assert cache.set("loud", "waited for") is True  # this one waits
+    assert memcached_meter.round_trips == 1
+    assert memcached_meter.sets == 4
+    assert cache.get_many(["quiet", "a", "b", "loud"]) == {"quiet": "stored", "a": 1, "b": 2, "loud": "waited for"}
+
+
+def test_a_refused_quiet_write_is_reported_at_the_next_round_trip_and_leaves_nothing(caplog):
+    cache.set("big", "small")
+    with caplog.at_level(logging.WARNING, logger="config.memcached"):
+        with unacknowledged_writes():
+            assert cache.set("big", os.urandom(2 * 1024 * 1024)) is True  # no one waited to know
+        assert "over its item limit" not in caplog.text
+        # memcached's answer is read before the next round trip's own...
+        assert cache.get_many(["big", "other"]) == {}
+    assert "refused a value of" in caplog.text and "quiet set" in caplog.text
+    # ...and the connection is in step: this get gets its own answer.
+    cache.set("other", 1)
+    assert cache.get("other") == 1
+
+
+def test_add_and_set_now_always_wait(memcached_meter):
+    with memcached_meter, unacknowledged_writes():
+        assert cache.add("lock", 1) is True
+        assert cache.add("lock", 2) is False  # the answer, not a guess
+        assert cache.set_now("version", "v") is True
+    assert memcached_meter.round_trips == 3
+
+
+def test_a_quiet_write_to_a_failed_server_is_lost_without_an_error(own_memcached_address):
+    quiet = backend(own_memcached_address)
+    quiet.get("k")  # connected
+    with unacknowledged_writes():
+        assert quiet.set("k", 1) is True  # the server is gone: lost, as these writes may be
+    assert quiet.get("k", "miss") == "miss"
+
+
+@pytest.fixture
+def own_memcached_address():
+    server = Memcached().start()
+    address = server.address
+    server.stop()
+    return address

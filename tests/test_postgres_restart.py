@@ -12,7 +12,9 @@ this test stops and starts; `make faults` has the longer version
 
 import time
 
-from bench.faults import Load, Rig, check_reads
+from bench.faults.checks import check_reads
+from bench.faults.load import Load
+from bench.faults.rig import Rig
 
 
 def test_the_app_reconnects_by_itself_after_postgresql_restarts(tmp_path):
@@ -20,8 +22,8 @@ def test_the_app_reconnects_by_itself_after_postgresql_restarts(tmp_path):
         rig.start(seed_tasks=5)
         with Load(rig.url) as load:
             load.wait_for_writes(2)
+            down = time.monotonic()  # before: requests fail while it shuts down
             rig.postgres.stop()
-            down = time.monotonic()
             load.wait_for_requests(100, since=down)
             rig.postgres.start()
             back = time.monotonic()

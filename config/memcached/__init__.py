@@ -13,6 +13,6 @@ One concept per module:
 - problems.py: the faults that cost a miss, and their rate-limited log.
 """
 
-from config.memcached.backend import MemCachierCache
+from config.memcached.backend import MemCachierCache, unacknowledged_writes
 
-__all__ = ["MemCachierCache"]
+__all__ = ["MemCachierCache", "unacknowledged_writes"]

@@ -21,6 +21,8 @@ runs them on one server, three, and a SASL server). Where the line is drawn:
 
 import pickle
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from bmemcached.client.constants import SOCKET_TIMEOUT
 from django.conf import settings
@@ -41,6 +43,30 @@ EXPIRED = THIRTY_DAYS + 1
 # The latest expiry the protocol's 32 bits can say (the year 2106).
 LATEST_EXPIRY = 0xFFFFFFFF
 OPTIONS = {"username", "password", "socket_timeout", "pickle_protocol"}
+
+# Whether set() and set_many() wait for memcached's answer (see
+# unacknowledged_writes): per request, whatever the thread.
+_unacknowledged = ContextVar("unacknowledged_writes", default=False)
+
+
+@contextmanager
+def unacknowledged_writes(on=True):
+    """Within the block, set() and set_many() don't wait for memcached's
+    answer (its quiet binary commands) and report success at once.
+
+    Only for writes whose loss leaves nothing stale: values keyed on, or
+    carrying, what they were built from. A failure is logged when the
+    connection's next round trip reads it; nothing else learns of it, and
+    set() leaves the key's older value in place (memcached itself drops it
+    when a value is too large). set_now(), add() and every other operation
+    wait as ever. unacknowledged_writes(False) makes a block inside one wait
+    again. Other cache backends ignore both.
+    """
+    token = _unacknowledged.set(on)
+    try:
+        yield
+    finally:
+        _unacknowledged.reset(token)
 
 
 class MemCachierCache(BMemcached):
@@ -138,8 +164,12 @@ class MemCachierCache(BMemcached):
     def _set(self, key, value, timeout, version, force):
         key = self.make_and_validate_key(key, version=version)
         stored = self._values.dumps(key.encode(), value)
+        expiry = self.get_backend_timeout(timeout)
         with degraded("set"):
-            return self._cache.set(key, stored, self.get_backend_timeout(timeout), force=force)
+            if _unacknowledged.get() and not force:
+                self._cache.set_multi_quietly({key: stored}, expiry)
+                return True
+            return self._cache.set(key, stored, expiry, force=force)
         return False
 
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
@@ -159,6 +189,9 @@ class MemCachierCache(BMemcached):
             stored[made] = self._values.dumps(made.encode(), value)
         failed = list(stored)
         with degraded("set_many"):
+            if _unacknowledged.get():
+                self._cache.set_multi_quietly(stored, self.get_backend_timeout(timeout))
+                return []
             failed = self._cache.set_multi(stored, self.get_backend_timeout(timeout))
         return [original[key] for key in failed]
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 
 from uhashring import HashRing
 
-from config.memcached.problems import FAULTS, degrade, problems
+from config.memcached.problems import FAULTS, degrade, not_stored
 from config.memcached.server import (
     ADD,
     DECR,
@@ -28,7 +28,6 @@ from config.memcached.server import (
     NOT_STORED,
     SET,
     SUCCESS,
-    TOO_LARGE,
     Server,
 )
 
@@ -83,7 +82,7 @@ class ShardingClient:
         status = server.store(SET, key.encode(), *value, expiry, force=force)
         if status == SUCCESS:
             return True
-        self._not_stored(server, "set", key, status, len(value[1]))
+        not_stored(server.server, "set", status, len(value[1]))
         # memcached drops the old value itself when a set is too large; any
         # other refusal must not leave it either (cached_db sessions rely on it).
         self.delete(key)
@@ -95,7 +94,7 @@ class ShardingClient:
         if status == SUCCESS:
             return True
         if status not in (EXISTS, NOT_STORED):
-            self._not_stored(server, "add", key, status, len(value[1]))
+            not_stored(server.server, "add", status, len(value[1]))
         return False
 
     def set_multi(self, mapping, expiry):
@@ -110,29 +109,17 @@ class ShardingClient:
                 continue
             refused = [key for key in keys if key.encode() in failures]
             for key in refused:
-                self._not_stored(server, "set_many", key, failures[key.encode()], len(mapping[key][1]))
+                not_stored(server.server, "set_many", failures[key.encode()], len(mapping[key][1]))
             if refused:
                 self.delete_multi(refused)
             failed += refused
         return failed
 
-    def _not_stored(self, server, operation, key, status, size):
-        if status == TOO_LARGE:
-            problems.warning(
-                "too-large",
-                "memcached %s refused a value of %d bytes (%s): over its item limit, not cached",
-                server.server,
-                size,
-                operation,
-            )
-            return
-        problems.warning(
-            f"not-stored:{status}",
-            "memcached %s did not store a value (%s, status 0x%02x); treated as a cache miss",
-            server.server,
-            operation,
-            status,
-        )
+    def set_multi_quietly(self, mapping, expiry):
+        """Store {key: value} without waiting for memcached's replies (see
+        Server.store_quietly): for values whose loss leaves nothing stale."""
+        for server, keys in self._by_server(mapping):
+            server.store_quietly({key.encode(): mapping[key] for key in keys}, expiry)
 
     def touch(self, key, expiry):
         server = self._get_server(key)

@@ -13,6 +13,7 @@ https://github.com/memcached/memcached/wiki/BinaryProtocolRevamped
 They take and return raw bytes: what a value means is config/memcached/values.py's business.
 """
 
+import socket
 import struct
 import threading
 import time
@@ -20,7 +21,7 @@ from typing import NamedTuple
 
 from bmemcached.protocol import Protocol
 
-from config.memcached.problems import ServerError, Unavailable, problems
+from config.memcached.problems import ServerError, Unavailable, not_stored, problems
 
 # How long a server that failed is left alone before it is tried again.
 RETRY_DELAY_SECONDS = 5
@@ -49,6 +50,8 @@ DISCONNECTED = Protocol.STATUS["server_disconnected"]  # bmemcached's own, never
 
 # The expiry of an incr/decr that must fail on a missing key, not create it.
 NO_CREATE = 0xFFFFFFFF
+# Opaques of quiet writes, apart from those of a round trip (0, 1, 2...).
+QUIET_OPAQUES = 1 << 31
 
 
 class Response(NamedTuple):
@@ -117,6 +120,10 @@ class Server(Protocol):
         self.set_retry_delay(RETRY_DELAY_SECONDS)
         self.health = Health.of(address, username)
         self._forcing = False
+        # Quiet writes sent on this thread's connection and not yet known
+        # to be done: opaque -> size (see store_quietly).
+        self._unconfirmed = {}
+        self._next_quiet = QUIET_OPAQUES
 
     # --- connection and failures -------------------------------------------
 
@@ -127,6 +134,11 @@ class Server(Protocol):
             return  # bmemcached then reports "Delaying reconnection attempt"
         try:
             super()._open_connection()
+            if self.connection is not None and self.host:
+                # Nagle's algorithm would hold a quiet write back until the
+                # server acknowledges the last packet (up to 40 ms, delayed
+                # ACK): the write no one waits for would land late.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as error:
             self._failed(error)
             raise
@@ -139,6 +151,10 @@ class Server(Protocol):
         super()._connection_error(exception)
         if was_connected:
             self._failed(exception)
+
+    def disconnect(self):
+        super().disconnect()
+        self._unconfirmed.clear()  # whatever they were, they are lost
 
     def _failed(self, error):
         self._forcing = False  # one forced attempt, not a reconnect after it failed
@@ -200,9 +216,18 @@ class Server(Protocol):
         started = time.perf_counter()
         try:
             self._send(packet)
-            responses = [self._read()]
-            while responses[-1].opaque != last:
-                responses.append(self._read())
+            responses = []
+            while not responses or responses[-1].opaque != last:
+                response = self._read()
+                if response.opaque in self._unconfirmed:
+                    # An earlier quiet write that memcached refused: its
+                    # answer comes before this round trip's own.
+                    not_stored(self.server, "quiet set", response.status, self._unconfirmed.pop(response.opaque))
+                    continue
+                responses.append(response)
+            # memcached does a connection's commands in order: every earlier
+            # quiet write is done, and has said so if it failed.
+            self._unconfirmed.clear()
         finally:
             self._forcing = False
             if on_round_trip is not None:
@@ -255,6 +280,25 @@ class Server(Protocol):
         )
         responses = self.exchange(packet + self.packet(NOOP, opaque=len(keys)), last=len(keys))
         return {keys[response.opaque]: response.status for response in responses[:-1]}
+
+    def store_quietly(self, items, expiry):
+        """SETQ of {key: (flags, data)}, without waiting for an answer.
+
+        memcached answers a quiet set only if it fails. That answer is read,
+        and reported, at this connection's next round trip; a write to a
+        server that is skipped, down or hung is simply lost. So this is only
+        for values whose loss leaves nothing stale: ones keyed on, or
+        carrying, what they were built from (tasks/cache.py's).
+        """
+        if self.health.skipping():
+            return
+        packets = []
+        for key, (flags, data) in items.items():
+            opaque = self._next_quiet
+            self._next_quiet = opaque + 1 if opaque < 0xFFFFFFFF else QUIET_OPAQUES
+            self._unconfirmed[opaque] = len(data)
+            packets.append(self.packet(SETQ, key, STORE_EXTRAS.pack(flags, expiry), data, opaque=opaque))
+        self._send(b"".join(packets))
 
     def touch(self, key, expiry):
         return self.call(TOUCH, key, EXPIRY_EXTRAS.pack(expiry)).status
