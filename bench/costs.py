@@ -1,13 +1,34 @@
 """
-In-process costs of a cached page, on the benchmark's real memcached: what
-the HMAC that authenticates every value (config/memcached/values.py) costs
-a page hit and a rebuild. Timed with timeit, best of several repeats: the
-cost itself, not the noise of a shared machine.
+In-process costs of a cached page, on the benchmark's real memcached:
+
+- signing(): what the HMAC that authenticates every value
+  (config/memcached/values.py) costs a page hit and a rebuild;
+- hit_profile(): where a page hit's time goes, from cProfile, against the
+  constant view (the ceiling) under the same middleware.
+
+Django's WSGI handler is called directly, as gunicorn calls it, with no HTTP
+in between. Timed with timeit, best of several repeats: the cost itself,
+not the noise of a shared machine.
 """
 
+import cProfile
+import io
+import pstats
 import timeit
 
 REPEATS = 7
+HOST = {"HTTP_HOST": "127.0.0.1", "HTTP_X_FORWARDED_PROTO": "https"}
+
+# What a hit's time is spent on: (label, the function whose cumulative time it is).
+PARTS = [
+    ("the memcached round trip (get_many of the version and the page)", "exchange"),
+    ("checking the page's HMAC and unzipping it", "loads"),
+    ("a fresh masked CSRF token for the visitor (get_token)", "get_token"),
+    ("putting the token in the page", "personalize"),
+    ("the CSRF cookie (CsrfViewMiddleware's response)", "process_response", "csrf.py"),
+    ("Content-Security-Policy header (django-csp)", "process_response", "csp/middleware.py"),
+    ("Server-Timing header", "header", "server_timing.py"),
+]
 
 
 def best_us(function, number):
@@ -21,24 +42,41 @@ def stored(cache, key):
     return made, flags, data
 
 
+def wsgi_get(path):
+    """A function that GETs path through Django's WSGI handler, as gunicorn would."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test.client import RequestFactory
+
+    handler = WSGIHandler()
+    factory = RequestFactory()
+
+    def get():
+        environ = factory._base_environ(PATH_INFO=path, REQUEST_METHOD="GET", **HOST)
+        response = handler(environ, lambda status, headers: None)
+        body = b"".join(response)
+        response.close()
+        return response, body
+
+    return get
+
+
 def signing(count):
     """The HMAC's share of a page hit, and of reading every row of a rebuild."""
     from django.core.cache import cache, caches
-    from django.test import Client
 
     from tasks import cache as keys
     from tasks.queries import load_tasks
 
-    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
-    client.get("/")  # renders and stores the page and every row
-    assert client.get("/")["X-Cache"] == "HIT"
+    get = wsgi_get("/")
+    get()  # renders and stores the page and every row
+    assert get()[0]["X-Cache"] == "HIT"
     values = cache._values
     mac_key = values._mac_keys[0]
 
     key, flags, data = stored(cache, keys.INDEX_PAGE)
     page_mac = best_us(lambda: values._mac(mac_key, key, flags, data[32:]), 2000)
     page_load = best_us(lambda: values.loads(key, flags, data), 2000)
-    hit = best_us(lambda: client.get("/"), 200)
+    hit = best_us(get, 200)
 
     fragments = caches["template_fragments"]
     rows = [stored(fragments, row) for row in map(keys.task_row, load_tasks())]
@@ -51,3 +89,35 @@ def signing(count):
         "hit_in_process_us": round(hit, 1),
         "rows_hmac_us": round(rows_mac, 1),
     }
+
+
+def hit_profile(count, page_bytes, hits=2000):
+    """µs per page hit in all and per part (cumulative, so parts nest),
+    and the constant view's µs for a body as big."""
+    hit = wsgi_get("/")
+    hit()
+    assert hit()[0]["X-Cache"] == "HIT"
+    constant = wsgi_get(f"/constant/{page_bytes}")
+    total_us = best_us(hit, hits // 10)
+    constant_us = best_us(constant, hits // 10)
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(hits):
+        hit()
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=io.StringIO()).stats
+
+    def cumulative(function, where=""):
+        return sum(
+            seconds
+            for (file, _, name), (_, _, _, seconds, _) in stats.items()
+            if name == function and file.endswith(where)
+        )
+
+    profiled = cumulative("__call__", "handlers/wsgi.py")
+    parts = [
+        {"part": label, "share": round(cumulative(*function) / profiled, 3) if profiled else None}
+        for label, *function in PARTS
+    ]
+    return {"tasks": count, "hit_us": round(total_us, 1), "constant_us": round(constant_us, 1), "parts": parts}

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from bench.faults import Rig
+from bench.faults.rig import Rig
 from tests.visitor import TOKEN, Visitor
 
 TYPED = 'Call the plumber <about> the "sink" 🙂'

@@ -3,7 +3,7 @@ No stale data: every read that starts after a write was acknowledged shows it.
 
 Writers add tasks and delete them, readers read the list, all at once,
 against gunicorn with 2 workers: a write handled by one worker must show in
-what the other serves from the shared cache. bench/faults.py's check_reads
+what the other serves from the shared cache. bench/faults/checks.py's check_reads
 compares every read with every acknowledged write. With memcached and with
 the embedded default (a file cache shared by the workers); and across a
 memcached that was cut off while a task was added and another deleted, then
@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from bench.faults import STALE_LOAD, Load, Visitor, Write, check_reads
+from bench.faults.checks import check_reads
+from bench.faults.load import STALE_LOAD, Load, Visitor, Write
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

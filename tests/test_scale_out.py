@@ -14,16 +14,9 @@ import time
 
 import pytest
 
-from bench.faults import (
-    TAGGED,
-    Load,
-    Visitor,
-    check_reads,
-    first_hit,
-    memcached_holds,
-    memcached_keys,
-    server_items,
-)
+from bench.faults.checks import check_reads
+from bench.faults.load import Load, Visitor, first_hit
+from bench.faults.rig import TAGGED, memcached_holds, memcached_keys, server_items
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

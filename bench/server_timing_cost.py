@@ -1,0 +1,42 @@
+"""
+What the Server-Timing header costs a page hit: the same app with and
+without config/server_timing.py's middleware (BENCH_SERVER_TIMING=0, see
+bench/settings.py), side by side, rounds alternating, medians compared.
+"""
+
+from bench.data import seed
+from bench.load import load_run, start_gunicorn, visitor, wrk
+from bench.modes import MODES
+
+
+def compare(services, counters, args, results):
+    postgres, memcached, _, _ = services
+    count = args.compare_tasks
+    env = {"DATABASE_URL": postgres.url, "MEMCACHIER_SERVERS": memcached.address, **MODES["page"][1]}
+    servers = {
+        "on": start_gunicorn("server-timing-on", env),
+        "off": start_gunicorn("server-timing-off", {**env, "BENCH_SERVER_TIMING": "0"}),
+    }
+    try:
+        seed(count)
+        who = {name: visitor(server.url) for name, server in servers.items()}
+        for name, server in servers.items():
+            wrk(server.url, "/", *who[name], args, args.warmup)
+        for round_number in range(args.rounds):
+            for name in ("on", "off") if round_number % 2 == 0 else ("off", "on"):
+                run = load_run(counters, servers[name].url, "/", who[name], args, delayed=False)
+                results.append(
+                    {
+                        "scenario": "server_timing",
+                        "server_timing": name,
+                        "mode": "page",
+                        "tasks": count,
+                        "rtt_ms": 0.0,
+                        "round": round_number,
+                        **run,
+                    }
+                )
+                print(f"Server-Timing {name:>3} round {round_number}: {run['rps']:7.0f} req/s", flush=True)
+    finally:
+        for server in servers.values():
+            server.stop()
