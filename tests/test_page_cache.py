@@ -190,3 +190,18 @@ def test_a_hit_carries_every_header_a_miss_does(client):
     assert hit["Content-Length"] == str(len(hit.content))
     # The visitor's own CSRF cookie, sent again with the masked token.
     assert hit.cookies["csrftoken"].value == client.cookies["csrftoken"].value
+
+
+def test_the_never_cache_headers_are_djangos_own():
+    # tasks/page_cache.py sets what add_never_cache_headers would, at once.
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+    from django.utils.http import parse_http_date
+
+    from tasks.page_cache import NEVER_CACHE, _private
+
+    django_made, ours = HttpResponse(), _private(HttpResponse(), "HIT")
+    add_never_cache_headers(django_made)
+    assert ours["Cache-Control"] == django_made["Cache-Control"] == NEVER_CACHE
+    # Now, to the second (the two were made a moment apart).
+    assert abs(parse_http_date(ours["Expires"]) - parse_http_date(django_made["Expires"])) <= 1

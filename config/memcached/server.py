@@ -31,7 +31,8 @@ RETRY_DELAY_SECONDS = 5
 on_round_trip = None
 
 HEADER = struct.Struct("!BBHBBHLLQ")
-MAGIC_REQUEST = 0x80
+MAGIC_REQUEST, MAGIC_RESPONSE = 0x80, 0x81
+RECEIVE_SIZE = 65536
 STORE_EXTRAS = struct.Struct("!LL")  # flags, expiry
 ARITHMETIC_EXTRAS = struct.Struct("!QQL")  # delta, initial value, expiry
 EXPIRY_EXTRAS = struct.Struct("!L")
@@ -124,6 +125,7 @@ class Server(Protocol):
         # to be done: opaque -> size (see store_quietly).
         self._unconfirmed = {}
         self._next_quiet = QUIET_OPAQUES
+        self._buffer = bytearray()  # received, not yet read (see _take)
 
     # --- connection and failures -------------------------------------------
 
@@ -155,6 +157,19 @@ class Server(Protocol):
     def disconnect(self):
         super().disconnect()
         self._unconfirmed.clear()  # whatever they were, they are lost
+        self._buffer.clear()
+
+    def _take(self, size):
+        """The next `size` bytes the server sent."""
+        buffer = self._buffer
+        while len(buffer) < size:
+            chunk = self.connection.recv(max(RECEIVE_SIZE, size - len(buffer)))
+            if not chunk:
+                raise OSError("the server closed the connection")
+            buffer += chunk
+        taken = bytes(buffer[:size])
+        del buffer[:size]
+        return taken
 
     def _failed(self, error):
         self._forcing = False  # one forced attempt, not a reconnect after it failed
@@ -169,7 +184,24 @@ class Server(Protocol):
         )
 
     def _get_response(self):
-        response = super()._get_response()
+        """One response, as bmemcached's own: its fields, the body last.
+
+        Read through a buffer: one recv usually brings every response of a
+        round trip, where bmemcached makes two calls for each (header,
+        then body).
+        """
+        try:
+            self._open_connection()
+            if self.connection is None:
+                raise OSError("Delaying reconnection attempt")  # bmemcached's words, as it would say them
+            fields = HEADER.unpack(self._take(HEADER.size))
+            if fields[0] != MAGIC_RESPONSE:
+                self.disconnect()  # out of step: this connection can't be trusted again
+                raise ServerError(self.server, DISCONNECTED, f"a response with magic 0x{fields[0]:02x}")
+            response = (*fields, self._take(fields[6]) if fields[6] else None)
+        except OSError as error:
+            self._connection_error(error)
+            return (MAGIC_RESPONSE, -1, 0, 0, 0, DISCONNECTED, 0, 0, 0, str(error))
         if response[5] != AUTH_ERROR:
             return response
         # memcached hangs up after a refused login, and bmemcached would log
@@ -189,7 +221,7 @@ class Server(Protocol):
             problem,
             self.retry_delay,
         )
-        return (self.MAGIC["response"], -1, 0, 0, 0, DISCONNECTED, 0, 0, 0, None)
+        return (MAGIC_RESPONSE, -1, 0, 0, 0, DISCONNECTED, 0, 0, 0, None)
 
     # --- requests ------------------------------------------------------------
 
