@@ -28,8 +28,8 @@ HEADERS = {
 PARTS = [
     ("the memcached round trip (get_many of the version and the page)", "exchange"),
     ("checking the page's HMAC and unzipping it", "loads"),
-    ("a fresh masked CSRF token for the visitor (get_token)", "get_token"),
-    ("putting the token in the page", "personalize"),
+    ("a fresh masked CSRF token for the visitor (tasks/csrf_token.py)", "masked_token"),
+    ("putting the token in the page (with drawing it)", "_with_token"),
     ("the CSRF cookie (CsrfViewMiddleware's response)", "process_response", "csrf.py"),
     ("Content-Security-Policy header (django-csp)", "process_response", "csp/middleware.py"),
     ("Server-Timing header", "header", "server_timing.py"),
@@ -121,6 +121,11 @@ def hit_profile(count, page_bytes, hits=2000):
         )
 
     profiled = cumulative("__call__", "handlers/wsgi.py")
+    missing = [label for label, *function in PARTS if not cumulative(*function)]
+    if missing:
+        # A part that took no time at all was renamed or moved: say so
+        # rather than report 0%.
+        raise RuntimeError(f"the profile found none of: {missing}; update bench/costs.py PARTS")
     parts = [
         {"part": label, "share": round(cumulative(*function) / profiled, 3) if profiled else None}
         for label, *function in PARTS

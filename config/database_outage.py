@@ -8,12 +8,12 @@ visitor was adding is given back to them by tasks/views.py itself.
 import logging
 
 from django.db import InterfaceError, OperationalError
-from django.shortcuts import render
+
+from config.problem_pages import RETRY_SOON_SECONDS, problem
 
 logger = logging.getLogger(__name__)
 # The database can't be reached: down, restarting, a dropped connection.
 DATABASE_DOWN = (OperationalError, InterfaceError)
-RETRY_AFTER_SECONDS = 10
 
 
 class DatabaseOutageMiddleware:
@@ -26,11 +26,12 @@ class DatabaseOutageMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, DATABASE_DOWN):
             return None
-        logger.error("The database can't be reached: %s", str(exception).strip().splitlines()[0])
-        context = {
-            "title": "The database can't be reached",
-            "message": "Your last change may not have been saved. Please try again in a moment.",
-        }
-        response = render(request, "problem.html", context, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        first_line = (str(exception).strip().splitlines() or [type(exception).__name__])[0]
+        logger.error("The database can't be reached: %s", first_line)
+        return problem(
+            request,
+            503,
+            "The database can't be reached",
+            "Your last change may not have been saved. Please try again in a moment.",
+            retry_after=RETRY_SOON_SECONDS,
+        )

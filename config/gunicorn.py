@@ -20,14 +20,15 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # of its time waiting on memcached (about 1 ms a round trip to MemCachier)
 # and PostgreSQL, and a sync worker sits idle through each wait. 8 threads
 # kept page hits with memcached 1 ms away closest to the loopback figure
-# (4 left the workers waiting, 12 and 16 only added GIL contention). Every
-# thread has its own cache and database connections: workers x threads
-# PostgreSQL connections at most (16 here; Heroku Postgres essential-0
-# allows 20: set GUNICORN_CMD_ARGS="--threads 4" for more workers). The
-# cache's skip window, owed version bump and stampede lock are per process
-# (tested with both worker models).
+# (4 left the workers waiting, 12 and 16 only added GIL contention).
+# Every thread has its own cache and database connections: up to
+# WEB_CONCURRENCY x WEB_THREADS PostgreSQL connections per dyno (16 by
+# default), twice that during a preboot deploy, when the old dynos still
+# serve. Heroku Postgres essential-0 allows 20: with more workers or dynos,
+# set WEB_THREADS lower. The cache's skip window, owed version bump and
+# stampede lock are per process (tested with both worker models).
 worker_class = "gthread"
-threads = 8
+threads = int(os.environ.get("WEB_THREADS", "8"))
 
 # Load the app once, before forking: workers start faster and share memory.
 # Safe because nothing opens a cache or database connection at import time.

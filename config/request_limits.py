@@ -14,7 +14,8 @@ it read; and settings keep whatever multipart body is smaller in memory
 """
 
 from django.conf import settings
-from django.shortcuts import render
+
+from config.problem_pages import problem
 
 
 class RequestBodyLimitMiddleware:
@@ -33,10 +34,11 @@ class RequestBodyLimitMiddleware:
 
 def too_large(request):
     limit_kib = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
-    context = {
-        "title": "That request is too large",
-        "message": f"This site takes requests of at most {limit_kib} KiB, and no file uploads. Nothing was saved.",
-    }
     # gunicorn reads and drops the rest of the body before the connection's
     # next request, if the client sends it: memory and disk are never used.
-    return render(request, "problem.html", context, status=413)
+    return problem(
+        request,
+        413,
+        "That request is too large",
+        f"This site takes requests of at most {limit_kib} KiB, and no file uploads. Nothing was saved.",
+    )

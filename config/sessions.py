@@ -29,12 +29,12 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends import cached_db
 from django.core.cache.backends.base import InvalidCacheKey
-from django.shortcuts import render
 
+from config.memcached import unacknowledged_writes
 from config.memcached.problems import problems
+from config.problem_pages import RETRY_SOON_SECONDS, problem
 
 LOGGED_OUT = "logged-out"
-RETRY_AFTER_SECONDS = 10
 
 
 class SessionCacheUnavailable(Exception):
@@ -90,10 +90,20 @@ class SessionStore(cached_db.SessionStore):
         # Straight to the database: cached_db's own delete() would delete
         # the tombstone again.
         cached_db.DBStore.delete(self, session_key)
+        # And the tombstone again: a save of the same session by another
+        # request, which updated the row just before it went, may have
+        # cached the session over the first one.
+        self._bury(session_key, required=False)
 
     def _bury(self, session_key, required):
+        # A tombstone must know it was stored: never a write that doesn't
+        # wait for the answer. Not set_now, though: while this process skips
+        # a hung server, a set sent anyway would sit in the server's socket
+        # and could land after the visitor was told nothing changed. The
+        # skip window (5 s) is shorter than the 503's Retry-After.
         try:
-            stored = self._cache.set(self.cache_key_prefix + session_key, LOGGED_OUT, settings.SESSION_COOKIE_AGE)
+            with unacknowledged_writes(False):
+                stored = self._cache.set(self.cache_key_prefix + session_key, LOGGED_OUT, settings.SESSION_COOKIE_AGE)
         except InvalidCacheKey:
             stored = True  # a key memcached can't take was never cached
         if stored is False and required:
@@ -129,11 +139,11 @@ class SessionCacheMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, SessionCacheUnavailable):
             return None
-        context = {
-            "title": "You are still logged in",
-            "message": "Logging out needs the session cache, which can't be reached right now. "
+        return problem(
+            request,
+            503,
+            "You are still logged in",
+            "Logging out needs the session cache, which can't be reached right now. "
             "Nothing has changed. Please try again in a moment.",
-        }
-        response = render(request, "problem.html", context, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+            retry_after=RETRY_SOON_SECONDS,
+        )

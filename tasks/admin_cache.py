@@ -2,12 +2,13 @@
 The admin's Cache page, for staff: what `manage.py cache_stats` shows per
 server, this app's own entries, a chart of hits and misses per server drawn
 on the server (inline SVG: no JavaScript, nothing the CSP forbids), and
-buttons to clear this app's keys or flush the whole cache, after a
-confirmation step. It uses tasks/cache_control.py, as the management
+buttons to clear this app's keys or (superusers only: it reaches other
+apps' keys) flush the whole cache, after a confirmation step. It uses tasks/cache_control.py, as the management
 commands do, and works while memcached is down (it says so).
 """
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -20,6 +21,7 @@ CLEARING = {
         "what": "The task list's version, list, page and fragments. Sessions and other apps' keys stay.",
         "do": cache_control.clear_app_keys,
         "done": "Cleared this app's keys: {0} of {1} were present.",
+        "superuser_only": False,
     },
     "all": {
         "title": "Flush the whole cache",
@@ -28,6 +30,9 @@ CLEARING = {
         ),
         "do": cache_control.flush_all,
         "done": "Flushed the whole cache.",
+        # Other apps sharing the memcached lose their keys too: more than
+        # any staff member of this app should be able to do.
+        "superuser_only": True,
     },
 }
 CHART_WIDTH, LABEL_WIDTH, BAR_HEIGHT = 560, 170, 14
@@ -43,7 +48,7 @@ def dashboard(request):
         "memcached": cache_control.is_memcached(),
         "app": cache_control.app_entries(),
         "chart": chart(servers),
-        "clearing": CLEARING,
+        "clearing": allowed(request.user),
     }
     return TemplateResponse(request, "admin/cache.html", context)
 
@@ -52,12 +57,18 @@ def clear(request, scope):
     action = CLEARING.get(scope)
     if action is None:
         raise Http404("No such way to clear the cache")
+    if scope not in allowed(request.user):
+        raise PermissionDenied("Only a superuser can flush the whole cache")
     if request.method == "POST" and request.POST.get("confirmed") == "yes":
         done = action["do"]()
         messages.success(request, action["done"].format(*(done or ())))
         return redirect("cache")
     context = {**admin.site.each_context(request), "title": action["title"], "action": action, "scope": scope}
     return TemplateResponse(request, "admin/cache_clear.html", context)
+
+
+def allowed(user):
+    return {scope: action for scope, action in CLEARING.items() if user.is_superuser or not action["superuser_only"]}
 
 
 def chart(servers):

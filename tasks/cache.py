@@ -143,8 +143,14 @@ def _store_new_version(set_version):
     # Most of Django's backends return None from set(); config.memcached
     # returns False when memcached did not store the value. A bump must know:
     # never a write that does not wait for memcached's answer.
-    with unacknowledged_writes(False):
-        stored = set_version(LIST_VERSION, version, timeout=None)
+    try:
+        with unacknowledged_writes(False):
+            stored = set_version(LIST_VERSION, version, timeout=None)
+    except Exception:
+        # A backend that raises (the file cache on a full disk) stored
+        # nothing either: the bump is owed before the error goes on.
+        _owed.fail()
+        raise
     if stored is False:
         _owed.fail()
         return None

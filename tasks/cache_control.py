@@ -40,10 +40,13 @@ def server_stats():
         return [file_cache_stats()]
     servers = []
     for address, stats in cache.server_stats().items():
-        server = {"kind": "memcached", "server": address, "reachable": bool(stats)}
+        # A server that answered without every counter (a proxy, a partial
+        # answer) counts as unreachable: no half-filled row or chart bar.
+        reachable = all(field in stats for field, _ in MEMCACHED_FIELDS)
+        server = {"kind": "memcached", "server": address, "reachable": reachable}
         for field, _ in MEMCACHED_FIELDS:
-            server[field] = int(stats[field]) if field in stats else None
-        if stats:
+            server[field] = int(stats[field]) if reachable else None
+        if reachable:
             lookups = server["get_hits"] + server["get_misses"]
             server["hit_ratio"] = server["get_hits"] / lookups if lookups else None
         servers.append(server)

@@ -10,7 +10,7 @@ to try again.
 - A login that succeeds clears its address's count.
 - The count is per client address, as Heroku's router gives it: the last
   X-Forwarded-For entry, which the router appends (whatever a client sends
-  itself comes before). A guesser can only lock out their own address: the
+  itself comes before); per /64 for IPv6. A guesser can only lock out their own address: the
   real admin, from anywhere else, logs in as ever.
 - A window starts at an address's first attempt and lasts WINDOW_SECONDS:
   the counter's life in the cache. The counter starts at that time (scaled),
@@ -28,9 +28,9 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.shortcuts import render
 
 from config.memcached.problems import problems
+from config.problem_pages import problem
 from tasks import cache as keys
 
 MAX_ATTEMPTS = 5
@@ -57,14 +57,29 @@ def throttled(login_view):
 
 
 def client_address(request):
-    """The client's address: Heroku's router appends it to X-Forwarded-For."""
+    """The client's address, as counted: Heroku's router appends it to
+    X-Forwarded-For. An IPv6 client counts per /64, the block one
+    subscriber usually gets: otherwise each of its 2^64 addresses would
+    have its own MAX_ATTEMPTS."""
+    address = None
     if settings.TRUST_X_FORWARDED_FOR:
-        last = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            pass  # no router in front after all: the connection's own address
-    return request.META.get("REMOTE_ADDR", "")
+        address = parse_address(request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1])
+    # No router in front after all: the connection's own address.
+    address = address or parse_address(request.META.get("REMOTE_ADDR", ""))
+    if address is None:
+        return ""
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def parse_address(text):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
 
 
 def count_attempt(key):
@@ -85,11 +100,7 @@ def count_attempt(key):
 
 def too_many(request, retry_after):
     minutes = -(-retry_after // 60)
-    context = {
-        "title": "Too many failed logins",
-        "message": f"Too many failed logins from your address. Please try again in {minutes} "
-        f"minute{'s' if minutes > 1 else ''}.",
-    }
-    response = render(request, "problem.html", context, status=429)
-    response["Retry-After"] = str(retry_after)
-    return response
+    message = (
+        f"Too many failed logins from your address. Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    )
+    return problem(request, 429, "Too many failed logins", message, retry_after=retry_after)

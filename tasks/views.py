@@ -3,7 +3,8 @@ from django.shortcuts import redirect, render
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods, require_POST
 
-from config.database_outage import DATABASE_DOWN, RETRY_AFTER_SECONDS
+from config.database_outage import DATABASE_DOWN
+from config.problem_pages import RETRY_SOON_SECONDS
 from config.server_timing import record_page
 from tasks import cache as keys
 from tasks import page_cache
@@ -40,7 +41,7 @@ def not_saved(request, form):
     except DATABASE_DOWN:
         # The list was not in the cache either: the form alone.
         response = render_index(request, form, None, status=503, not_saved=True, list_unavailable=True)
-    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(RETRY_SOON_SECONDS)
     return page_cache.personalize(request, response)
 
 

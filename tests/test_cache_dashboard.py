@@ -87,6 +87,18 @@ def test_clearing_asks_first_then_clears_as_the_command_does(staff, scope, gone,
     assert caplog.records, "a log line says who cleared what"
 
 
+def test_only_a_superuser_may_flush_the_whole_cache(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("editor", is_staff=True))
+    body = client.get("/admin/cache/").content.decode()
+    assert 'action="/admin/cache/clear/app/"' in body
+    assert 'action="/admin/cache/clear/all/"' not in body
+    cache.set("someone-elses-key", 1)
+    assert client.post("/admin/cache/clear/all/").status_code == 403
+    assert client.post("/admin/cache/clear/all/", {"confirmed": "yes"}).status_code == 403
+    assert cache.get("someone-elses-key") == 1
+    assert client.post("/admin/cache/clear/app/", {"confirmed": "yes"}).status_code == 302
+
+
 def test_an_unknown_scope_is_a_404(staff):
     assert staff.post("/admin/cache/clear/everything/", {"confirmed": "yes"}).status_code == 404
 

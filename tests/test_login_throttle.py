@@ -79,6 +79,20 @@ def test_what_a_client_puts_in_x_forwarded_for_changes_nothing(staff):
     assert log_in("wrong", "198.51.100.77", forwarded_by_client="192.0.2.200")[0].status_code == 429
 
 
+def test_an_ipv6_client_counts_per_64_block(staff):
+    # One subscriber's /64: hopping between its addresses gains nothing.
+    for number in range(MAX_ATTEMPTS):
+        assert log_in("wrong", f"2001:db8:1:2::{number + 1:x}")[0].status_code == 200
+    assert log_in("wrong", "2001:db8:1:2:ffff::1")[0].status_code == 429
+    assert log_in(PASSWORD, "2001:db8:1:3::1")[0].status_code == 302  # the next /64
+
+
+def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(staff):
+    for _ in range(MAX_ATTEMPTS):
+        assert log_in("wrong", "::ffff:198.51.100.99")[0].status_code == 200
+    assert log_in("wrong", "198.51.100.99")[0].status_code == 429
+
+
 def test_without_a_router_in_front_the_connections_own_address_counts(staff, settings):
     settings.TRUST_X_FORWARDED_FOR = False
     for number in range(MAX_ATTEMPTS):

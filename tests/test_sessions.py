@@ -184,3 +184,30 @@ def test_a_reader_that_read_the_row_before_a_logout_cannot_bring_it_back(admin_u
     assert reader.load()["_auth_user_id"] == str(admin_user.pk)  # what it read, before
     assert cache.get(SessionStore.cache_key_prefix + key) == LOGGED_OUT
     assert SessionStore(key).load() == {}
+
+
+def test_a_save_that_cached_the_session_during_a_logout_is_buried_again(admin_user, monkeypatch):
+    # Another request of the same session saves it (row updated, then cached)
+    # just as the logout runs: after its tombstone, before its row delete.
+    session = SessionStore()
+    session["_auth_user_id"] = str(admin_user.pk)
+    session.save()
+    key = session.session_key
+    writer = SessionStore(key)
+    writer.load()
+    writer["seen"] = True
+
+    logout = SessionStore(key)
+    logout.load()
+    delete_row = cached_db.DBStore.delete
+
+    def save_then_delete_row(store, session_key=None):
+        writer.save()  # row updated, then the session cached over the first tombstone
+        assert cache.get(SessionStore.cache_key_prefix + key)["seen"] is True
+        delete_row(store, session_key)
+
+    monkeypatch.setattr(cached_db.DBStore, "delete", save_then_delete_row)
+    logout.flush()
+    assert cache.get(SessionStore.cache_key_prefix + key) == LOGGED_OUT
+    assert SessionStore(key).load() == {}
+    assert not Session.objects.filter(session_key=key).exists()

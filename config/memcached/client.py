@@ -17,7 +17,7 @@ from collections import defaultdict
 
 from uhashring import HashRing
 
-from config.memcached.problems import FAULTS, degrade, not_stored
+from config.memcached.problems import FAULTS, degrade
 from config.memcached.server import (
     ADD,
     DECR,
@@ -29,6 +29,7 @@ from config.memcached.server import (
     SET,
     SUCCESS,
     Server,
+    not_stored,
 )
 
 HASH_TAG = re.compile(r"\{([^}]+)\}")
@@ -168,6 +169,8 @@ class ShardingClient:
                 degrade("clear", error)
 
     def disconnect_all(self):
-        # Only this thread's connections: each thread has its own.
+        # Only this thread's connections: each thread has its own. The name
+        # is pylibmc's and bmemcached's: Django's own backend tests patch
+        # it to check that close() reaches the client.
         for server in self._servers:
             server.disconnect()

@@ -96,26 +96,3 @@ def degraded(operation):
         yield
     except FAULTS as error:
         degrade(operation, error)
-
-
-TOO_LARGE = 0x03  # memcached's status for a value over its item limit
-
-
-def not_stored(server, operation, status, size):
-    """Report a value memcached refused: over its item limit, or else."""
-    if status == TOO_LARGE:
-        problems.warning(
-            "too-large",
-            "memcached %s refused a value of %d bytes (%s): over its item limit, not cached",
-            server,
-            size,
-            operation,
-        )
-        return
-    problems.warning(
-        f"not-stored:{status}",
-        "memcached %s did not store a value (%s, status 0x%02x); treated as a cache miss",
-        server,
-        operation,
-        status,
-    )

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from bmemcached.protocol import Protocol
 
-from config.memcached.problems import ServerError, Unavailable, not_stored, problems
+from config.memcached.problems import ServerError, Unavailable, problems
 
 # How long a server that failed is left alone before it is tried again.
 RETRY_DELAY_SECONDS = 5
@@ -361,3 +361,23 @@ class Server(Protocol):
         if self.health.skipping():
             return {}
         return {name: value.decode() for name, value in self.stats().items()}
+
+
+def not_stored(server, operation, status, size):
+    """Report a value memcached refused: over its item limit, or else."""
+    if status == TOO_LARGE:
+        problems.warning(
+            "too-large",
+            "memcached %s refused a value of %d bytes (%s): over its item limit, not cached",
+            server,
+            size,
+            operation,
+        )
+        return
+    problems.warning(
+        f"not-stored:{status}",
+        "memcached %s did not store a value (%s, status 0x%02x); treated as a cache miss",
+        server,
+        operation,
+        status,
+    )
