@@ -24,12 +24,12 @@ WORKERS = 2
 
 def start_gunicorn(name, env, app="config.wsgi", worker_class=None):
     """The app under gunicorn with config/gunicorn.py, as the Procfile runs
-    it; worker_class overrides its worker model (gunicorn's GUNICORN_CMD_ARGS)."""
+    it; worker_class overrides its worker model."""
     WORK.mkdir(exist_ok=True)
     log = open(WORK / f"gunicorn-{name}.log", "ab")
-    if worker_class:
-        env = {**env, "GUNICORN_CMD_ARGS": f"--worker-class={worker_class}"}
-    server = Gunicorn({"DJANGO_SETTINGS_MODULE": "bench.settings", **env}, workers=WORKERS, app=app)
+    server = Gunicorn(
+        {"DJANGO_SETTINGS_MODULE": "bench.settings", **env}, workers=WORKERS, app=app, worker_class=worker_class
+    )
     server.start(stdout=log)
     log.close()
     return server

@@ -5,7 +5,8 @@ Each knob says why, as heroku/python-getting-started's gunicorn.conf.py
 does. On Heroku the Python buildpack also sets FORWARDED_ALLOW_IPS='*' and,
 unless already set, GUNICORN_CMD_ARGS='--access-logfile -'; command-line
 arguments (and GUNICORN_CMD_ARGS) win over this file. The benchmark uses
-that to compare worker models: `GUNICORN_CMD_ARGS='--worker-class sync'`.
+that to compare worker models: `GUNICORN_CMD_ARGS='--worker-class sync
+--threads 1'` (with threads > 1, gunicorn runs gthread even when told sync).
 """
 
 import os

@@ -243,7 +243,8 @@ class Postgres:
 class Gunicorn:
     """The app under gunicorn, started exactly as the Procfile starts it."""
 
-    def __init__(self, env, port=None, workers=2, app="config.wsgi", root=None):
+    def __init__(self, env, port=None, workers=2, app="config.wsgi", root=None, worker_class=None):
+        """worker_class: gunicorn's worker model instead of config/gunicorn.py's."""
         self.port = port or free_port()
         self.app = app
         self.root = root or Path(__file__).resolve().parent.parent  # the project to run
@@ -257,6 +258,13 @@ class Gunicorn:
             "HTTPS_ONLY": "0",
             "GUNICORN_ACCESS_LOG": "0",
         }
+        if worker_class:
+            # gunicorn quietly runs gthread for "sync" when threads > 1, as
+            # config/gunicorn.py sets: a sync worker needs --threads 1 too.
+            args = f"--worker-class={worker_class}"
+            if worker_class == "sync":
+                args += " --threads=1"
+            self.env["GUNICORN_CMD_ARGS"] = args
         self.process = None
 
     @property

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles.storage import staticfiles_storage
 
-from tests.conftest import stopped_log
+from tests.conftest import database_url, stopped_log
+from tests.services import Gunicorn
 from tests.visitor import Visitor
 
 
@@ -52,6 +53,19 @@ def test_the_web_process_fits_herokus_router_and_dyno():
     # or PATH_INFO (test_cache_poisoning.py shows the shared page unmoved).
     assert GUNICORN_CONFIG["forwarded_allow_ips"] == "*"
     assert GUNICORN_CONFIG["forwarder_headers"] == ""
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("asked, runs", [(None, "gthread"), ("gthread", "gthread"), ("sync", "sync")])
+def test_the_worker_model_asked_for_is_the_one_that_runs(tmp_path, asked, runs):
+    # With threads > 1 gunicorn runs gthread even when told sync: the
+    # benchmark's and the fault tests' sync runs must really be sync.
+    server = Gunicorn({"DATABASE_URL": database_url()}, workers=1, worker_class=asked)
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "wb") as log:
+        server.start(stdout=log)
+    server.stop()
+    assert f"Using worker: {runs}\n" in log_path.read_text()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -103,8 +103,6 @@ class Rig:
             "MEMCACHIER_TIMEOUT": str(self.timeout),
             "SECRET_KEY": os.environ.get("SECRET_KEY") or "faults-only-" + "x" * 50,
         }
-        if self.worker_class:
-            env["GUNICORN_CMD_ARGS"] = f"--worker-class={self.worker_class}"
         if self.cache == "memcached":
             addresses = [server.address for server in self.servers]
             if self.path:
@@ -136,7 +134,7 @@ class Rig:
     def start_app(self, cache=None):
         self.cache = cache or self.cache
         with open(self.log_path, "ab") as log:
-            self.app = Gunicorn(self.env(), workers=self.workers).start(stdout=log)
+            self.app = Gunicorn(self.env(), workers=self.workers, worker_class=self.worker_class).start(stdout=log)
         return self
 
     def stop_app(self):
