@@ -17,8 +17,12 @@ whatever happens next; an epoch bump owed until memcached is back would
 leave other processes serving the old session until the process that owes
 it gets a request.
 
-Only a session that holds a login needs this. Logging in from an anonymous
-session (cycle_key) proceeds without memcached, as it must.
+Only a session that still holds a valid login needs this. Logging in from
+an anonymous session (cycle_key) proceeds without memcached, as it must; so
+does a password change (cycle_key too), because the old session's auth hash
+no longer matches and Django's own check ends it wherever it comes back.
+Any other cycle_key of a live login (an app's own, before a sensitive step,
+say) is refused like a logout.
 
 Readers never re-cache a session over a tombstone: one that read the row
 just before the logout uses add(), not set().
@@ -26,9 +30,11 @@ just before the logout uses add(), not set().
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends import cached_db
 from django.core.cache.backends.base import InvalidCacheKey
+from django.core.exceptions import ValidationError
+from django.utils.crypto import constant_time_compare
 
 from config.memcached import unacknowledged_writes
 from config.memcached.problems import problems
@@ -80,6 +86,29 @@ class SessionStore(cached_db.SessionStore):
             # Ending a login: first, so that a refusal changes nothing.
             self._bury(self.session_key, required=True)
         super().flush()
+
+    def cycle_key(self):
+        if self.session_key and self._holds_a_valid_login():
+            # Before anything changes, as for a logout: the old key must not
+            # come back from the cache once the database row is gone.
+            self._bury(self.session_key, required=True)
+        super().cycle_key()
+
+    def _holds_a_valid_login(self):
+        """Would this session's login still be accepted, were it served again?"""
+        user_id = self._session.get(SESSION_KEY)
+        if user_id is None:
+            return False
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.get(pk=user_model._meta.pk.to_python(user_id))
+        except (user_model.DoesNotExist, ValidationError):
+            return False
+        if not hasattr(user, "get_session_auth_hash"):
+            return True
+        stored = self._session.get(HASH_SESSION_KEY) or ""
+        valid = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+        return any(constant_time_compare(stored, hash) for hash in valid)
 
     def delete(self, session_key=None):
         session_key = session_key or self.session_key
@@ -143,7 +172,7 @@ class SessionCacheMiddleware:
             request,
             503,
             "You are still logged in",
-            "Logging out needs the session cache, which can't be reached right now. "
+            "Logging out (or renewing a login) needs the session cache, which can't be reached right now. "
             "Nothing has changed. Please try again in a moment.",
             retry_after=RETRY_SOON_SECONDS,
         )

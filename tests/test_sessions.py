@@ -9,13 +9,15 @@ import time
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import override_settings
 
 from config.memcached.server import Server
-from config.sessions import LOGGED_OUT, SessionStore
+from config.sessions import LOGGED_OUT, SessionCacheUnavailable, SessionStore
+from tests.conftest import HttpsClient
 from tests.services import Memcached, free_port
 from tests.visitor import Visitor
 
@@ -149,9 +151,45 @@ def test_a_logout_while_memcached_is_down_is_a_503_that_changes_nothing(client, 
     with override_settings(CACHES={"default": CACHE_DOWN, "template_fragments": CACHE_DOWN}):
         response = client.post("/admin/logout/")
         assert response.status_code == 503
-        assert "Logging out needs the session cache" in response.content.decode()
+        assert "Logging out (or renewing a login) needs the session cache" in response.content.decode()
         assert client.get("/admin/").status_code == 200
     assert Session.objects.filter(session_key=session_key).exists()
+
+
+def test_renewing_a_live_login_while_memcached_is_down_is_refused_and_changes_nothing(admin_user):
+    # cycle_key of a session whose login is still valid (an app's own, before
+    # a sensitive step): the old key must not come back from the cache.
+    session = SessionStore()
+    session[SESSION_KEY] = str(admin_user.pk)
+    session[HASH_SESSION_KEY] = admin_user.get_session_auth_hash()
+    session.save()
+    key = session.session_key
+    with override_settings(CACHES={"default": CACHE_DOWN, "template_fragments": CACHE_DOWN}):
+        renewing = SessionStore(key)
+        renewing.load()
+        with pytest.raises(SessionCacheUnavailable):
+            renewing.cycle_key()
+    assert renewing.session_key == key
+    assert Session.objects.filter(session_key=key).exists()
+
+
+def test_a_password_change_while_memcached_is_down_ends_the_old_session(client, admin_user):
+    # Its auth hash no longer matches: Django's own check ends the old
+    # session wherever it comes back from, so nothing needs burying.
+    client.post("/admin/login/?next=/admin/", {"username": admin_user.username, "password": "password"})
+    old_key = client.cookies["sessionid"].value
+    old_session = SessionStore(old_key).load()
+    change = {"old_password": "password", "new_password1": "a-new-Pw-51c0e", "new_password2": "a-new-Pw-51c0e"}
+    with override_settings(CACHES={"default": CACHE_DOWN, "template_fragments": CACHE_DOWN}):
+        response = client.post("/admin/password_change/", change)
+        assert (response.status_code, response["Location"]) == (302, "/admin/password_change/done/")
+        assert client.cookies["sessionid"].value != old_key
+        assert client.get("/admin/").status_code == 200
+    # memcached comes back with the old session in it: it logs nobody in.
+    cache.set(SessionStore.cache_key_prefix + old_key, old_session)
+    old_cookie = HttpsClient()
+    old_cookie.cookies["sessionid"] = old_key
+    assert old_cookie.get("/admin/")["Location"].startswith("/admin/login/")
 
 
 def test_logging_in_works_while_memcached_is_down(client, admin_user):
