@@ -25,7 +25,9 @@ Any other cycle_key of a live login (an app's own, before a sensitive step,
 say) is refused like a logout.
 
 Readers never re-cache a session over a tombstone: one that read the row
-just before the logout uses add(), not set().
+just before the logout uses add(), not set(). A save that cached a session
+whose row a logout deleted meanwhile buries it again, and so does the
+logout, after its row delete.
 """
 
 from asgiref.sync import sync_to_async
@@ -86,6 +88,16 @@ class SessionStore(cached_db.SessionStore):
             # Ending a login: first, so that a refusal changes nothing.
             self._bury(self.session_key, required=True)
         super().flush()
+
+    def save(self, must_create=False):
+        super().save(must_create)
+        if must_create or SESSION_KEY not in self._session:
+            return
+        # A logout of this session may have deleted the row after this save
+        # updated it, and buried the key before this save cached it: bury
+        # it again. One query, on saves of a logged-in session only.
+        if not cached_db.DBStore.exists(self, self.session_key):
+            self._bury(self.session_key, required=False)
 
     def cycle_key(self):
         if self.session_key and self._holds_a_valid_login():

@@ -213,11 +213,51 @@ def test_set_now_tries_a_server_this_process_is_skipping(own_memcached):
     cache = backend(own_memcached.address)
     assert cache.set("k", 1) is True
     own_memcached.stop()
+    assert cache.get("k") is None  # fails: skipped from now on
     own_memcached.start()
-    assert cache.get("k") is None  # the old connection fails: skipped from now on
     assert cache.set("k", 2) is False  # skipped
     assert cache.set_now("k", 3) is True  # tried anyway, and it's back
     assert cache.get("k") == 3  # no longer skipped
+
+
+def test_a_connection_memcached_closed_while_idle_is_replaced_not_failed(own_memcached, caplog):
+    # A restart, or an idle timeout on the way: the first command after it
+    # must not fail, or the process skips the server and owes a version bump.
+    cache = backend(own_memcached.address)
+    assert cache.set("k", 1) is True
+    own_memcached.stop()
+    own_memcached.start()
+    with caplog.at_level(logging.WARNING, logger="config.memcached"):
+        assert cache.set("k", 2) is True
+        assert cache.get("k") == 2
+    (server,) = cache._cache.servers
+    assert not server.health.skipping()
+    assert caplog.records == []
+
+
+def test_a_healthy_idle_connection_is_kept(own_memcached):
+    # The check for a connection closed while idle must not mistake a quiet
+    # one for a closed one (nor wait to find out): every operation here
+    # uses the one connection.
+    cache = backend(own_memcached.address)
+    (server,) = cache._cache.servers
+    cache.set("k", 1)
+    opened = int(server.server_stats()["total_connections"])
+    for value in range(20):
+        cache.set("k", value)
+        assert cache.get("k") == value
+    assert int(server.server_stats()["total_connections"]) == opened
+
+
+def test_stats_after_a_refused_quiet_write_are_stats(caplog):
+    cache = caches["default"]
+    (server,) = cache._cache.servers
+    too_large = b"x" * (2 * 1024 * 1024)
+    with caplog.at_level(logging.WARNING, logger="config.memcached"):
+        server.store_quietly({b"too-large": (0, too_large)}, 0)
+        stats = server.server_stats()
+    assert "" not in stats and int(stats["pid"]) > 0
+    assert "refused a value of 2097152 bytes (quiet set)" in caplog.text
 
 
 def test_set_now_on_a_hung_server_costs_one_timeout(tarpit):

@@ -249,3 +249,28 @@ def test_a_save_that_cached_the_session_during_a_logout_is_buried_again(admin_us
     assert cache.get(SessionStore.cache_key_prefix + key) == LOGGED_OUT
     assert SessionStore(key).load() == {}
     assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_a_save_that_cached_the_session_after_a_whole_logout_buries_it(admin_user, monkeypatch):
+    # The other order: the save updated the row before the logout deleted
+    # it, and cached the session only after the logout's last tombstone.
+    session = SessionStore()
+    session[SESSION_KEY] = str(admin_user.pk)
+    session.save()
+    key = session.session_key
+    writer = SessionStore(key)
+    writer.load()
+    writer["seen"] = True
+    save_row = cached_db.DBStore.save
+
+    def save_row_then_log_out(store, must_create=False):
+        save_row(store, must_create)
+        monkeypatch.setattr(cached_db.DBStore, "save", save_row)
+        logout = SessionStore(key)
+        logout.load()
+        logout.flush()
+
+    monkeypatch.setattr(cached_db.DBStore, "save", save_row_then_log_out)
+    writer.save()
+    assert cache.get(SessionStore.cache_key_prefix + key) == LOGGED_OUT
+    assert SessionStore(key).load() == {}

@@ -28,11 +28,31 @@ print(json.dumps({
 """
 
 
+# What config/settings.py reads, and what marks a platform (Heroku sets
+# DYNO; CI runners, this project's included, set CI), so that the shell a
+# test runs in can't change what it checks. PG* are libpq's own settings
+# (PGSSLMODE would decide TLS behind dj-database-url's back).
+SETTINGS_ENV = (
+    "ALLOWED_HOSTS",
+    "CACHE_KEY_PREFIX",
+    "CACHE_LAYERS",
+    "CI",
+    "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_URL",
+    "DEBUG",
+    "DYNO",
+    "FILE_CACHE_DIR",
+    "HTTPS_ONLY",
+    "LOG_LEVEL",
+    "SECRET_KEY",
+    "TRUST_X_FORWARDED_FOR",
+)
+
+
 def clean_env(**overrides):
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MEMCACHIER_", "DATABASE_URL", "DEBUG", "HTTPS_ONLY"))
-    }
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV and not k.startswith(("MEMCACHIER_", "PG"))}
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["SECRET_KEY"] = "test-only-" + "x" * 50
     env.update(overrides)
     return env
 

@@ -13,6 +13,7 @@ https://github.com/memcached/memcached/wiki/BinaryProtocolRevamped
 They take and return raw bytes: what a value means is config/memcached/values.py's business.
 """
 
+import select
 import socket
 import struct
 import threading
@@ -121,6 +122,7 @@ class Server(Protocol):
         self.set_retry_delay(RETRY_DELAY_SECONDS)
         self.health = Health.of(address, username)
         self._forcing = False
+        self._opening = False
         # Quiet writes sent on this thread's connection and not yet known
         # to be done: opaque -> size (see store_quietly).
         self._unconfirmed = {}
@@ -135,6 +137,7 @@ class Server(Protocol):
         if self.health.skipping() and not self._forcing:
             return  # bmemcached then reports "Delaying reconnection attempt"
         try:
+            self._opening = True
             super()._open_connection()
             if self.connection is not None and self.host:
                 # Nagle's algorithm would hold a quiet write back until the
@@ -145,6 +148,7 @@ class Server(Protocol):
             self._failed(error)
             raise
         finally:
+            self._opening = False
             # bmemcached's own per-thread window; the shared one replaces it.
             self.reconnects_deferred_until = None
 
@@ -158,6 +162,37 @@ class Server(Protocol):
         super().disconnect()
         self._unconfirmed.clear()  # whatever they were, they are lost
         self._buffer.clear()
+
+    def _send(self, data):
+        # Not while opening: the SASL login sends on the new connection, and
+        # a server that closes it on a refused login would be reopened (and
+        # refuse again) without end.
+        if self.connection is not None and not self._opening and self._closed_while_idle():
+            # memcached (or something between) closed this connection since
+            # its last use: a restart, an idle timeout. Take a fresh one: not
+            # a failure. Otherwise the first command on it fails, the whole
+            # process skips the server for 5 s, and a version bump sent
+            # then is owed while other processes serve the old list.
+            self.disconnect()
+        super()._send(data)
+
+    def _closed_while_idle(self):
+        if self._buffer:
+            return False  # mid-conversation: answers are waiting to be read
+        # poll, not recv(MSG_DONTWAIT): on a socket with a timeout, CPython
+        # waits for it to become readable, up to the whole timeout, before
+        # it calls recv at all.
+        poller = select.poll()
+        poller.register(self.connection, select.POLLIN)
+        if not poller.poll(0):
+            return False  # nothing waiting: the healthy idle case
+        try:
+            # Readable: an answer to a quiet write, or the server's FIN (b"").
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except ValueError:
+            return False  # a TLS socket can't peek; its next command fails as before
+        except OSError:
+            return True  # reset
 
     def _take(self, size):
         """The next `size` bytes the server sent."""
@@ -248,6 +283,10 @@ class Server(Protocol):
         started = time.perf_counter()
         try:
             self._send(packet)
+            if self.connection is None:
+                # Not sent: the connection failed, or another thread opened
+                # the skip window since the check above.
+                raise Unavailable(self.server)
             responses = []
             while not responses or responses[-1].opaque != last:
                 response = self._read()
@@ -360,6 +399,14 @@ class Server(Protocol):
         """memcached's own `stats` ({} if unreachable)."""
         if self.health.skipping():
             return {}
+        if self._unconfirmed:
+            # Answers to earlier quiet writes come first: read them (and
+            # report a refusal) here, or bmemcached's stats() takes them
+            # for stats.
+            try:
+                self.exchange(self.packet(NOOP), last=0)
+            except Unavailable:
+                return {}
         return {name: value.decode() for name, value in self.stats().items()}
 
 
