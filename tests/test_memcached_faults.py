@@ -260,6 +260,19 @@ def test_stats_after_a_refused_quiet_write_are_stats(caplog):
     assert "refused a value of 2097152 bytes (quiet set)" in caplog.text
 
 
+def test_a_refused_quiet_write_on_a_replaced_connection_is_reported_not_read_as_an_answer(own_memcached, caplog):
+    cache = backend(own_memcached.address)
+    (server,) = cache._cache.servers
+    cache.set("k", 1)
+    own_memcached.stop()
+    own_memcached.start()  # the connection is closed: the quiet write takes a new one
+    with caplog.at_level(logging.WARNING, logger="config.memcached"):
+        server.store_quietly({b"too-large": (0, b"x" * (2 * 1024 * 1024))}, 0)
+        assert cache.get("k") is None  # a restarted memcached is empty; no error
+    assert "refused a value of 2097152 bytes (quiet set)" in caplog.text
+    assert not server.health.skipping()
+
+
 def test_set_now_on_a_hung_server_costs_one_timeout(tarpit):
     cache = backend(tarpit.address)
     assert cache.get("k") is None  # fails: skipped from now on

@@ -363,13 +363,17 @@ class Server(Protocol):
         """
         if self.health.skipping():
             return
-        packets = []
+        sizes, packets = {}, []
         for key, (flags, data) in items.items():
             opaque = self._next_quiet
             self._next_quiet = opaque + 1 if opaque < 0xFFFFFFFF else QUIET_OPAQUES
-            self._unconfirmed[opaque] = len(data)
+            sizes[opaque] = len(data)
             packets.append(self.packet(SETQ, key, STORE_EXTRAS.pack(flags, expiry), data, opaque=opaque))
         self._send(b"".join(packets))
+        # Only once sent: sending may have replaced the connection, and with
+        # it forgotten what was unconfirmed on the old one.
+        if self.connection is not None:
+            self._unconfirmed.update(sizes)
 
     def touch(self, key, expiry):
         return self.call(TOUCH, key, EXPIRY_EXTRAS.pack(expiry)).status
