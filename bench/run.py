@@ -18,8 +18,11 @@ module of its own:
   (bench/delay.py: a 1 ms round trip, like a hosted memcache); and the two
   ceilings, a bare WSGI app and a constant Django view through the app's
   middleware, serving a body as big as the task page;
-- bench/worker_models.py: gunicorn's sync and gthread workers side by side;
-- bench/server_timing_cost.py: a page hit with and without Server-Timing;
+- side by side, rounds alternating (bench/side_by_side.py), for the ratios
+  the issues set as targets: a page hit against the constant view
+  (bench/ceiling_share.py), gunicorn's sync and gthread workers with
+  memcached near and 1 ms away (bench/worker_models.py), and a page hit with
+  and without Server-Timing (bench/server_timing_cost.py);
 - bench/costs.py: in process, what the HMAC on every cached value costs, and
   where a page hit's time goes.
 
@@ -44,7 +47,7 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import costs, server_timing_cost, worker_models
+from bench import ceiling_share, costs, server_timing_cost, worker_models
 from bench.about import machine, versions
 from bench.counting import Counters
 from bench.data import seed, setup_django
@@ -70,9 +73,9 @@ def parse_args(argv):
     parser.add_argument("--write-every", type=int, default=100, help="reads per write, mixed load")
     parser.add_argument("--rtt-ms", type=float, default=1.0, help="memcached round trip, delayed runs")
     parser.add_argument("--out", type=Path, help="results folder (default: bench/results, a temp dir with --quick)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of each side-by-side comparison")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of each side-by-side comparison")
     parser.add_argument("--compare-tasks", type=int, default=100, help="task count of the side-by-side comparisons")
-    parser.add_argument("--skip-comparisons", action="store_true", help="no worker-model or Server-Timing comparison")
+    parser.add_argument("--skip-comparisons", action="store_true", help="no side-by-side comparisons")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 tasks, 1 s per run")
     args = parser.parse_args(argv)
     if args.quick:
@@ -141,6 +144,7 @@ def main(argv=None):
                 bench_mode(mode, delayed, services, counters, args, results, page_sizes)
         bench_bare(counters, args, results, page_sizes)
         if not args.skip_comparisons:
+            ceiling_share.compare(services, counters, args, results)
             worker_models.compare(services, counters, args, results)
             server_timing_cost.compare(services, counters, args, results)
         report["costs"], report["profile"] = [], []

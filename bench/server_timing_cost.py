@@ -1,12 +1,13 @@
 """
 What the Server-Timing header costs a page hit: the same app with and
 without config/server_timing.py's middleware (BENCH_SERVER_TIMING=0, see
-bench/settings.py), side by side, rounds alternating, medians compared.
+bench/settings.py), side by side (bench/side_by_side.py), medians compared.
 """
 
 from bench.data import seed
 from bench.load import load_run, start_gunicorn, visitor, wrk
 from bench.modes import MODES
+from bench.side_by_side import alternate
 
 
 def compare(services, counters, args, results):
@@ -22,21 +23,23 @@ def compare(services, counters, args, results):
         who = {name: visitor(server.url) for name, server in servers.items()}
         for name, server in servers.items():
             wrk(server.url, "/", *who[name], args, args.warmup)
-        for round_number in range(args.rounds):
-            for name in ("on", "off") if round_number % 2 == 0 else ("off", "on"):
-                run = load_run(counters, servers[name].url, "/", who[name], args, delayed=False)
-                results.append(
-                    {
-                        "scenario": "server_timing",
-                        "server_timing": name,
-                        "mode": "page",
-                        "tasks": count,
-                        "rtt_ms": 0.0,
-                        "round": round_number,
-                        **run,
-                    }
-                )
-                print(f"Server-Timing {name:>3} round {round_number}: {run['rps']:7.0f} req/s", flush=True)
+
+        def measure(name, round_number):
+            run = load_run(counters, servers[name].url, "/", who[name], args, delayed=False)
+            results.append(
+                {
+                    "scenario": "server_timing",
+                    "server_timing": name,
+                    "mode": "page",
+                    "tasks": count,
+                    "rtt_ms": 0.0,
+                    "round": round_number,
+                    **run,
+                }
+            )
+            print(f"Server-Timing {name:>3} round {round_number}: {run['rps']:7.0f} req/s", flush=True)
+
+        alternate(servers, args.rounds, measure)
     finally:
         for server in servers.values():
             server.stop()

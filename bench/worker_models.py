@@ -4,23 +4,30 @@ WEB_CONCURRENCY, with memcached on loopback and 1 ms away. config/gunicorn.py
 (and so the Procfile) uses the one that serves more page hits with memcached
 1 ms away, as MemCachier is from a dyno.
 
-Both servers run at once; rounds alternate which goes first, and the report
-takes each one's median, so that a noisy moment on the shared machine
-doesn't pick the winner.
+All four servers (each model, each distance) run at once and take turns
+(bench/side_by_side.py). The same rounds give the target "1 ms away keeps
+80% of loopback" for the configured model.
 """
 
 from bench.data import seed
 from bench.load import load_run, start_gunicorn, visitor, wrk
 from bench.modes import MODES
+from bench.side_by_side import alternate
 
 MODELS = ("sync", "gthread")
 COMPARED_MODES = ("page", "fragments")
 
 
 def compare(services, counters, args, results):
+    for mode in COMPARED_MODES:
+        compare_mode(mode, services, counters, args, results)
+
+
+def compare_mode(mode, services, counters, args, results):
     postgres, memcached, proxy, proxy_info = services
     count = args.compare_tasks
-    for mode in COMPARED_MODES:
+    servers = {}
+    try:
         for delayed in (False, True):
             env = {
                 "DATABASE_URL": postgres.url,
@@ -29,29 +36,31 @@ def compare(services, counters, args, results):
                 **MODES[mode][1],
             }
             where = "delayed" if delayed else "loopback"
-            servers = {model: start_gunicorn(f"{mode}-{where}-{model}", env, worker_class=model) for model in MODELS}
-            try:
-                seed(count)
-                who = {model: visitor(server.url) for model, server in servers.items()}
-                for model, server in servers.items():
-                    wrk(server.url, "/", *who[model], args, args.warmup)
-                for round_number in range(args.rounds):
-                    order = MODELS if round_number % 2 == 0 else MODELS[::-1]
-                    for model in order:
-                        run = load_run(counters, servers[model].url, "/", who[model], args, delayed)
-                        results.append(
-                            {
-                                "scenario": "workers",
-                                "worker_class": model,
-                                "mode": mode,
-                                "tasks": count,
-                                "rtt_ms": proxy_info["rtt_added_ms"] if delayed else 0.0,
-                                "round": round_number,
-                                **run,
-                            }
-                        )
-                        rps = run["rps"]
-                        print(f"{mode:>10} {where:>8} {model:>7} round {round_number}: {rps:7.0f} req/s", flush=True)
-            finally:
-                for server in servers.values():
-                    server.stop()
+            for model in MODELS:
+                servers[model, delayed] = start_gunicorn(f"{mode}-{where}-{model}", env, worker_class=model)
+        seed(count)
+        who = {contender: visitor(server.url) for contender, server in servers.items()}
+        for contender, server in servers.items():
+            wrk(server.url, "/", *who[contender], args, args.warmup)
+
+        def measure(contender, round_number):
+            model, delayed = contender
+            run = load_run(counters, servers[contender].url, "/", who[contender], args, delayed)
+            results.append(
+                {
+                    "scenario": "workers",
+                    "worker_class": model,
+                    "mode": mode,
+                    "tasks": count,
+                    "rtt_ms": proxy_info["rtt_added_ms"] if delayed else 0.0,
+                    "round": round_number,
+                    **run,
+                }
+            )
+            where = "delayed" if delayed else "loopback"
+            print(f"{mode:>10} {where:>8} {model:>7} round {round_number}: {run['rps']:7.0f} req/s", flush=True)
+
+        alternate(servers, args.rounds, measure)
+    finally:
+        for server in servers.values():
+            server.stop()
