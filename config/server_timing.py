@@ -8,7 +8,7 @@ on every response, which a browser's developer tools show:
 Everything is measured around the real calls, nothing estimated: memcached
 round trips where they happen (config/memcached/server.py's on_round_trip
 hook), the embedded file cache around each of its operations
-(TimedFileBasedCache), SQL through Django's connection.execute_wrapper,
+(TimedFileBasedCache), SQL through an execute wrapper on each database connection,
 templates through the template backend (TimedDjangoTemplates), and the
 page cache's outcome as tasks/page_cache.py records it.
 
@@ -16,11 +16,11 @@ The counts live in a context variable: per request, whatever the thread.
 """
 
 import time
-from contextlib import ExitStack
 from contextvars import ContextVar
 
 from django.core.cache.backends.filebased import FileBasedCache
 from django.db import connections
+from django.db.backends.signals import connection_created
 from django.template.backends.django import DjangoTemplates, Template
 
 from config.memcached import server as memcached_server
@@ -41,21 +41,15 @@ class Timing:
         self.page = None  # "hit", "miss" or "bypass: why"; None: not the cached page
 
     def header(self, total_seconds):
+        # One format, no helper calls: this runs on every response, page
+        # hits included (make bench measures what it costs them).
         unit = "round trip" if self.cache_kind == "memcached" else "operation"
-        entries = []
-        if self.page:
-            entries.append(f'page;desc="{self.page}"')
-        entries += [
-            f'cache;desc="{self.cache_kind}: {plural(self.cache, unit)}";dur={ms(self.cache_seconds)}',
-            f'db;desc="{plural(self.queries, "query", "queries")}";dur={ms(self.query_seconds)}',
-            f"render;dur={ms(self.render_seconds)}",
-            f"total;dur={ms(total_seconds)}",
-        ]
-        return ", ".join(entries)
-
-
-def ms(seconds):
-    return f"{seconds * 1000:.2f}"
+        page = f'page;desc="{self.page}", ' if self.page else ""
+        return (
+            f'{page}cache;desc="{self.cache_kind}: {plural(self.cache, unit)}";dur={self.cache_seconds * 1000:.2f}, '
+            f'db;desc="{plural(self.queries, "query", "queries")}";dur={self.query_seconds * 1000:.2f}, '
+            f"render;dur={self.render_seconds * 1000:.2f}, total;dur={total_seconds * 1000:.2f}"
+        )
 
 
 def plural(count, word, words=None):
@@ -87,32 +81,45 @@ class ServerTimingMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
         memcached_server.on_round_trip = count_round_trip
+        connection_created.connect(time_sql_on, dispatch_uid="server_timing")
+        for connection in connections.all(initialized_only=True):  # opened before this
+            time_sql_on(None, connection)
 
     def __call__(self, request):
         started = time.perf_counter()
         timing = Timing()
         token = _current.set(timing)
         try:
-            with ExitStack() as stack:
-                for connection in connections.all(initialized_only=False):
-                    stack.enter_context(connection.execute_wrapper(timing_sql(timing)))
-                response = self.get_response(request)
+            response = self.get_response(request)
         finally:
             _current.reset(token)
         response["Server-Timing"] = timing.header(time.perf_counter() - started)
         return response
 
 
-def timing_sql(timing):
-    def execute(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            timing.queries += 1
-            timing.query_seconds += time.perf_counter() - started
+def time_sql_on(sender, connection, **kwargs):
+    """Time every query of this database connection, for good: the wrapper
+    finds the request it belongs to through the context variable, so a
+    request pays nothing to install it (a wrapper per request and
+    connection, as connection.execute_wrapper() would have it, was most of
+    this middleware's cost)."""
+    if timed_execute not in connection.execute_wrappers:
+        # First in the list, not last: connection.execute_wrapper() blocks
+        # pop() the last one when they end, and a connection opened inside
+        # one must not lose this wrapper and keep theirs.
+        connection.execute_wrappers.insert(0, timed_execute)
 
-    return execute
+
+def timed_execute(execute, sql, params, many, context):
+    timing = _current.get()
+    if timing is None:
+        return execute(sql, params, many, context)
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        timing.queries += 1
+        timing.query_seconds += time.perf_counter() - started
 
 
 class TimedTemplate(Template):

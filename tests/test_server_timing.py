@@ -13,6 +13,7 @@ from django.test import override_settings
 
 from tasks.models import Task
 from tests.test_page_cache import get_counted
+from tests.visitor import Visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,8 +22,17 @@ ENTRY = re.compile(r'(?P<name>[a-z]+)(?:;desc="(?P<desc>[^"]*)")?(?:;dur=(?P<dur
 
 def timing(response):
     """{name: (description, milliseconds)} of the Server-Timing header."""
+    return entries_of(response["Server-Timing"])
+
+
+def timing_of(response):
+    """timing() of a response from a real server (tests/visitor.py)."""
+    return entries_of(response.headers["Server-Timing"])
+
+
+def entries_of(header):
     entries = {}
-    for part in response["Server-Timing"].split(", "):
+    for part in header.split(", "):
         match = ENTRY.fullmatch(part)
         assert match, part
         entries[match["name"]] = (match["desc"], float(match["dur"]) if match["dur"] else None)
@@ -53,6 +63,17 @@ def test_a_miss_after_an_edit_says_miss_with_its_queries_and_round_trips(client,
     assert entries["cache"][0] == f"memcached: {memcached_meter.round_trips} round trips"
     assert entries["render"][1] > 0
     assert entries["total"][1] >= entries["render"][1] + entries["db"][1]
+
+
+def test_a_worker_counts_the_queries_of_connections_it_opens_itself(start_app):
+    # Under gunicorn each thread opens its own database connection, after
+    # the middleware is set up: the wrapper must reach those too.
+    Task.objects.create(name="counted")
+    app = start_app()
+    first = timing_of(Visitor(app.url).get("/"))
+    assert first["page"][0] == "miss"
+    assert first["db"][0] != "0 queries"
+    assert timing_of(Visitor(app.url).get("/"))["db"][0] == "0 queries"
 
 
 @pytest.mark.parametrize(
