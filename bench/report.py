@@ -190,14 +190,21 @@ def targets(report):
             )
         )
     on, off = (median_rps(runs_of(report, "server_timing", server_timing=name)) for name in ("on", "off"))
-    if on and off:
+    profile = next((p for p in report.get("profile", []) if p["tasks"] == report["settings"]["compare_tasks"]), None)
+    if on and off and profile and "hit_without_server_timing_us" in profile:
+        # A cost can only slow the hit down: under wrk, a median that moved
+        # the other way is the rounds' noise. The in-process figure, side by
+        # side, resolves what wrk can't.
         change = on / off - 1
+        cost = profile["hit_us"] - profile["hit_without_server_timing_us"]
+        share = cost / profile["hit_us"]
         found.append(
             (
                 13,
-                f"Server-Timing moves the page-hit figure by {change:+.1%} ({on:,.0f} vs {off:,.0f} req/s without, "
-                "medians of alternating rounds); target under 5%",
-                abs(change) < 0.05,
+                f"Server-Timing moves the page-hit figure by {change:+.1%} under wrk ({on:,.0f} vs {off:,.0f} req/s "
+                f"without, medians of alternating rounds), and costs {cost:.1f} µs of a {profile['hit_us']:.0f} µs "
+                f"hit in process ({share:.1%}); target a cost under 5%",
+                change > -0.05 and share < 0.05,
             )
         )
     far_medians = {
@@ -300,11 +307,18 @@ def profile_tables(profiles):
         ["Part of a page hit (cumulative: parts may nest)", "share", "µs"],
         [[part["part"], f"{part['share']:.1%}", number(part["share"] * n["hit_us"], 0)] for part in n["parts"]],
     )
-    return [
+    found = [
         totals,
         f"Where a page hit's time goes, at {n['tasks']:,} tasks (cProfile, {n['hit_us']:.0f} µs a hit):",
         parts,
     ]
+    if "hit_without_server_timing_us" in n:
+        cost = n["hit_us"] - n["hit_without_server_timing_us"]
+        found.append(
+            f"The same hit without the Server-Timing middleware: {n['hit_without_server_timing_us']:.0f} µs "
+            f"(best of alternating runs); Server-Timing costs {cost:.1f} µs, {cost / n['hit_us']:.1%} of a hit."
+        )
+    return found
 
 
 def markdown(report):
