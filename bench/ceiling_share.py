@@ -8,15 +8,13 @@ on the shared machine moved it by 30 points from one run to the next.
 
 from bench.data import seed
 from bench.load import get, load_run, start_gunicorn, visitor, wrk
-from bench.modes import MODES
+from bench.modes import app_env
 from bench.side_by_side import alternate
 
 
 def compare(services, counters, args, results):
-    postgres, memcached, _, _ = services
     count = args.compare_tasks
-    env = {"DATABASE_URL": postgres.url, "MEMCACHIER_SERVERS": memcached.address, **MODES["page"][1]}
-    server = start_gunicorn("ceiling-share", env)
+    server = start_gunicorn("ceiling-share", app_env(services, "page"))
     try:
         seed(count)
         who = visitor(server.url)

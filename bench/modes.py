@@ -21,18 +21,23 @@ CEILINGS = {
 }
 
 
-def bench_mode(mode, delayed, services, counters, args, results, page_sizes):
-    """Every scenario and task count for one mode, on one gunicorn."""
-    postgres, memcached, proxy, proxy_info = services
-    label = f"{mode}-{'delayed' if delayed else 'loopback'}"
-    env = {
+def app_env(services, mode, delayed=False):
+    """The app's environment for a mode, with memcached on loopback or
+    behind the delay proxy: every gunicorn the benchmark starts uses it."""
+    postgres, memcached, proxy, _ = services
+    return {
         "DATABASE_URL": postgres.url,
         "MEMCACHIER_SERVERS": f"127.0.0.1:{proxy.port}" if delayed else memcached.address,
         "BENCH_DUMMY_CACHE": "0",
         **MODES[mode][1],
     }
-    rtt = proxy_info["rtt_added_ms"] if delayed else 0.0
-    server = start_gunicorn(label, env)
+
+
+def bench_mode(mode, delayed, services, counters, args, results, page_sizes):
+    """Every scenario and task count for one mode, on one gunicorn."""
+    label = f"{mode}-{'delayed' if delayed else 'loopback'}"
+    rtt = services[3]["rtt_added_ms"] if delayed else 0.0
+    server = start_gunicorn(label, app_env(services, mode, delayed))
     try:
         for count in args.tasks:
             seed(count)

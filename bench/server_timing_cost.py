@@ -6,14 +6,13 @@ bench/settings.py), side by side (bench/side_by_side.py), medians compared.
 
 from bench.data import seed
 from bench.load import load_run, start_gunicorn, visitor, wrk
-from bench.modes import MODES
+from bench.modes import app_env
 from bench.side_by_side import alternate
 
 
 def compare(services, counters, args, results):
-    postgres, memcached, _, _ = services
     count = args.compare_tasks
-    env = {"DATABASE_URL": postgres.url, "MEMCACHIER_SERVERS": memcached.address, **MODES["page"][1]}
+    env = app_env(services, "page")
     servers = {
         "on": start_gunicorn("server-timing-on", env),
         "off": start_gunicorn("server-timing-off", {**env, "BENCH_SERVER_TIMING": "0"}),

@@ -11,7 +11,7 @@ All four servers (each model, each distance) run at once and take turns
 
 from bench.data import seed
 from bench.load import load_run, start_gunicorn, visitor, wrk
-from bench.modes import MODES
+from bench.modes import app_env
 from bench.side_by_side import alternate
 
 MODELS = ("sync", "gthread")
@@ -24,17 +24,12 @@ def compare(services, counters, args, results):
 
 
 def compare_mode(mode, services, counters, args, results):
-    postgres, memcached, proxy, proxy_info = services
+    proxy_info = services[3]
     count = args.compare_tasks
     servers = {}
     try:
         for delayed in (False, True):
-            env = {
-                "DATABASE_URL": postgres.url,
-                "MEMCACHIER_SERVERS": f"127.0.0.1:{proxy.port}" if delayed else memcached.address,
-                "BENCH_DUMMY_CACHE": "0",
-                **MODES[mode][1],
-            }
+            env = app_env(services, mode, delayed)
             where = "delayed" if delayed else "loopback"
             for model in MODELS:
                 servers[model, delayed] = start_gunicorn(f"{mode}-{where}-{model}", env, worker_class=model)
