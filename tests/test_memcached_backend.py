@@ -39,6 +39,22 @@ def test_a_key_over_250_bytes_raises_from_every_operation_and_sends_nothing(memc
     assert cache.get("é" * 100) == 1
 
 
+def test_a_made_key_is_kept_and_an_invalid_one_raises_every_time(monkeypatch):
+    made = []
+    make_key = MemCachierCache.make_key
+    monkeypatch.setattr(MemCachierCache, "make_key", lambda self, *a, **k: made.append(a) or make_key(self, *a, **k))
+    backend = caches["default"]
+    first = backend.make_and_validate_key("kept")
+    assert backend.make_and_validate_key("kept") == first
+    assert len(made) == 1
+    for _ in range(2):
+        with pytest.raises(InvalidCacheKey):
+            backend.get("a key with spaces")
+    # True == 1, but Django makes a different key of each.
+    assert backend.make_and_validate_key("kept", version=1) != backend.make_and_validate_key("kept", version=True)
+    assert backend.make_and_validate_key("kept", version=True) == make_key(backend, "kept", version=True)
+
+
 @pytest.mark.parametrize(
     "timeout, expiry",
     [

@@ -15,9 +15,10 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from config.memcached import MemCachierCache
+from config.memcached import values as values_module
 from config.memcached.problems import problems
 from config.memcached.server import SET
-from config.memcached.values import BYTES, PICKLED, SIGNED
+from config.memcached.values import BYTES, KEPT_VALUES, PICKLED, SIGNED, Values
 from tasks import cache as keys
 from tasks.models import Task
 from tests.conftest import stopped_log
@@ -70,10 +71,41 @@ def test_a_genuine_value_moved_under_another_key_is_a_miss():
 
 def test_a_tampered_byte_is_a_miss():
     cache.set("page", b"<html>" * 100)
+    assert cache.get("page") == b"<html>" * 100  # the genuine one was read (and kept) first
     made = cache.make_key("page")
     flags, data = cache._cache._get_server(made).get_multi([made.encode()])[made.encode()]
     store_raw("page", flags, data[:-1] + bytes([data[-1] ^ 1]))
     assert cache.get("page", "miss") == "miss"
+
+
+def test_the_same_stored_bytes_are_checked_and_unzipped_once(monkeypatch):
+    checked = []
+    mac = Values._mac
+    monkeypatch.setattr(Values, "_mac", staticmethod(lambda *args: checked.append(args[1]) or mac(*args)))
+    cache.set("checked-once", b"<html>" * 100)  # compressed
+    checked.clear()
+    assert [cache.get("checked-once") for _ in range(3)] == [b"<html>" * 100] * 3
+    assert len(checked) == 1
+    cache.set("checked-once", b"<body>" * 100)
+    checked.clear()
+    assert cache.get("checked-once") == b"<body>" * 100  # new bytes: checked again
+    assert len(checked) == 1
+
+
+def test_pickled_values_are_loaded_afresh_for_every_read():
+    cache.set("k", {"rows": list(range(100))})  # pickled and compressed
+    first, second = cache.get("k"), cache.get("k")
+    first["rows"].clear()
+    assert second == {"rows": list(range(100))}
+
+
+def test_only_a_few_loaded_values_are_kept():
+    values = Values(["secret"])
+    for n in range(3 * KEPT_VALUES):
+        key = f"key {n}".encode()
+        flags, data = values.dumps(key, "long text " * 50)
+        assert values.loads(key, flags, data) == "long text " * 50
+    assert len(values_module._kept) == KEPT_VALUES
 
 
 def backend_with(secret, fallbacks=()):

@@ -43,6 +43,9 @@ EXPIRED = THIRTY_DAYS + 1
 # The latest expiry the protocol's 32 bits can say (the year 2106).
 LATEST_EXPIRY = 0xFFFFFFFF
 OPTIONS = {"username", "password", "socket_timeout", "pickle_protocol"}
+# Keys made and validated, kept per backend instance: a page hit makes the
+# same two every time, a rebuild the same row keys.
+VALID_KEYS_KEPT = 1024
 
 # Whether set() and set_many() wait for memcached's answer (see
 # unacknowledged_writes): per request, whatever the thread.
@@ -84,6 +87,7 @@ class MemCachierCache(BMemcached):
             self._options.get("pickle_protocol", pickle.HIGHEST_PROTOCOL),
         )
         self._client = None
+        self._valid_keys = {}
 
     @property
     def _cache(self):
@@ -99,6 +103,21 @@ class MemCachierCache(BMemcached):
         return self._client
 
     # --- keys and timeouts ---------------------------------------------------
+
+    def make_and_validate_key(self, key, version=None):
+        # The same key and version always make the same valid key (the
+        # prefix, default version and key function are fixed per instance);
+        # an invalid one raises every time, as it is never kept. Only plain
+        # str keys and int versions: True == 1 would share an entry.
+        if type(key) is not str or not (version is None or type(version) is int):
+            return super().make_and_validate_key(key, version)
+        made = self._valid_keys.get((key, version))
+        if made is None:
+            made = super().make_and_validate_key(key, version)
+            if len(self._valid_keys) >= VALID_KEYS_KEPT:
+                self._valid_keys.clear()
+            self._valid_keys[key, version] = made
+        return made
 
     def validate_key(self, key):
         super().validate_key(key)  # Django's memcached rules, in characters
