@@ -21,14 +21,19 @@ POSITION = {char: position for position, char in enumerate(CHARS)}
 UNBIASED = 256 - 256 % len(CHARS)
 
 
-def masked_token(request):
-    """django.middleware.csrf.get_token(request), drawn faster."""
+def masked_token(request, renew_cookie=True):
+    """django.middleware.csrf.get_token(request), drawn faster.
+
+    renew_cookie=False leaves a cookie the visitor sent as it is, where
+    get_token sends it again to renew its expiry (a year, CSRF_COOKIE_AGE).
+    """
     secret = request.META.get("CSRF_COOKIE")
     if secret is None:
-        # A new visitor: Django makes the secret and sets the cookie.
+        # A new visitor (or a malformed cookie): Django makes the secret and
+        # sets the cookie.
         return get_token(request)
-    # As get_token does: send the cookie again, renewing its expiry.
-    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
+    if renew_cookie:
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
     mask = random_chars(CSRF_SECRET_LENGTH)
     size = len(CHARS)
     cipher = "".join(CHARS[(POSITION[s] + POSITION[m]) % size] for s, m in zip(secret, mask, strict=True))

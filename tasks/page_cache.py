@@ -93,8 +93,24 @@ def serve(request, render):
 
 
 def personalized(request, content, cache_status):
-    """A response of content (bytes) made for this visitor (see personalize)."""
-    return _private(HttpResponse(_with_token(request, content)), cache_status)
+    """A response of the cached content (bytes) made for this visitor (see
+    personalize).
+
+    A hit does not send back the CSRF cookie the visitor already sent.
+    Django re-sends it with every token only to renew its expiry (a year,
+    CSRF_COOKIE_AGE); that Set-Cookie was a tenth of a hit's own work. A
+    render still renews it, as get_token does (a page is rendered for
+    whoever loads it first after each change to the list). A reader who only ever gets hits keeps the cookie
+    until a year after it was last set; the next load then sets a new one,
+    and only a form left open across that moment is refused, once. A new
+    visitor, or one whose cookie is gone or malformed, gets a cookie on a
+    hit too.
+    """
+    response = HttpResponse(_with_token(request, content, renew_cookie=False))
+    # The body holds a token made from the cookie (CsrfViewMiddleware says
+    # so on the responses it sends the cookie with).
+    response.headers["Vary"] = "Cookie"
+    return _private(response, cache_status)
 
 
 def personalize(request, response, cache_status="MISS"):
@@ -103,11 +119,11 @@ def personalize(request, response, cache_status="MISS"):
     return _private(response, cache_status)
 
 
-def _with_token(request, content):
+def _with_token(request, content, renew_cookie=True):
     if SLOT not in content:
         return content
     # A masked token is letters and digits only: nothing to escape.
-    return content.replace(SLOT, TOKEN_INPUT % masked_token(request).encode())
+    return content.replace(SLOT, TOKEN_INPUT % masked_token(request, renew_cookie).encode())
 
 
 def _private(response, cache_status):

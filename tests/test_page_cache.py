@@ -188,8 +188,24 @@ def test_a_hit_carries_every_header_a_miss_does(client):
     ):
         assert hit[header] == miss[header], header
     assert hit["Content-Length"] == str(len(hit.content))
-    # The visitor's own CSRF cookie, sent again with the masked token.
-    assert hit.cookies["csrftoken"].value == client.cookies["csrftoken"].value
+
+
+def test_a_hit_leaves_the_visitors_csrf_cookie_alone_and_a_render_renews_it(settings):
+    visitor = HttpsClient(enforce_csrf_checks=True)
+    first = visitor.get("/")
+    assert first["X-Cache"] == "MISS"
+    cookie = first.cookies["csrftoken"].value
+    hit = visitor.get("/")
+    assert hit["X-Cache"] == "HIT"
+    assert "csrftoken" not in hit.cookies  # no Set-Cookie: the visitor has it
+    token = TOKEN.search(hit.content.decode()).group(1)
+    origin = {"origin": "https://testserver"}
+    assert visitor.post("/", {"name": "from a hit", "csrfmiddlewaretoken": token}, headers=origin).status_code == 302
+    render = visitor.get("/")
+    assert render["X-Cache"] == "MISS"
+    # As Django's get_token does: the same cookie, sent again to renew it.
+    assert render.cookies["csrftoken"].value == cookie
+    assert render.cookies["csrftoken"]["max-age"] == settings.CSRF_COOKIE_AGE
 
 
 def test_the_never_cache_headers_are_djangos_own():
