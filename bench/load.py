@@ -59,7 +59,7 @@ def get(url, path, cookie):
     return seconds, response.status, response.getheader("X-Cache"), body
 
 
-def wrk(url, path, cookie, token, args, duration, writes=None):
+def wrk(url, path, cookie, token, args, duration, writes=None, headers=()):
     command = [
         find_program("wrk"),
         f"-t{args.threads}",
@@ -77,17 +77,19 @@ def wrk(url, path, cookie, token, args, duration, writes=None):
     ]
     if writes:
         command += [str(args.write_every), str(writes["first_new_id"]), str(args.threads)]
+    for header in headers:
+        command[1:1] = ["-H", header]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
     return json.loads(line.removeprefix("WRK_JSON "))
 
 
-def load_run(counters, url, path, who, args, delayed, writes=None):
+def load_run(counters, url, path, who, args, delayed, writes=None, headers=()):
     """One measured wrk run: throughput, latency and counts per request."""
     cookie, token = who
     # Requests of an earlier wrk run (the warm-up) may still be queued.
     before = counters.settle(url)
-    result = wrk(url, path, cookie, token, args, args.duration, writes)
+    result = wrk(url, path, cookie, token, args, args.duration, writes, headers)
     seconds = result["duration_us"] / 1e6
     after = counters.settle(url)
     counts = per_request(before, after, result["sent"], delayed)

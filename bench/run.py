@@ -73,7 +73,7 @@ def parse_args(argv):
     parser.add_argument("--write-every", type=int, default=100, help="reads per write, mixed load")
     parser.add_argument("--rtt-ms", type=float, default=1.0, help="memcached round trip, delayed runs")
     parser.add_argument("--out", type=Path, help="results folder (default: bench/results, a temp dir with --quick)")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of each side-by-side comparison")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds of each side-by-side comparison")
     parser.add_argument("--compare-tasks", type=int, default=100, help="task count of the side-by-side comparisons")
     parser.add_argument("--skip-comparisons", action="store_true", help="no side-by-side comparisons")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 tasks, 1 s per run")

@@ -1,7 +1,11 @@
 """
-What the Server-Timing header costs a page hit: the same app with and
-without config/server_timing.py's middleware (BENCH_SERVER_TIMING=0, see
-bench/settings.py), side by side (bench/side_by_side.py), medians compared.
+What the Server-Timing header costs a page hit: one gunicorn serving the
+app with and without config/server_timing.py's middleware
+(bench/server_timing_wsgi.py picks per request), rounds alternating
+(bench/side_by_side.py). Each round with it is compared with the round
+without it next to it in time, and the report takes the median of those
+ratios: a noisy moment on the shared machine then moves both sides of a
+ratio alike.
 """
 
 from bench.data import seed
@@ -9,22 +13,20 @@ from bench.load import load_run, start_gunicorn, visitor, wrk
 from bench.modes import app_env
 from bench.side_by_side import alternate
 
+HEADERS = {"on": (), "off": ("X-Bench-Server-Timing: off",)}
+
 
 def compare(services, counters, args, results):
     count = args.compare_tasks
-    env = app_env(services, "page")
-    servers = {
-        "on": start_gunicorn("server-timing-on", env),
-        "off": start_gunicorn("server-timing-off", {**env, "BENCH_SERVER_TIMING": "0"}),
-    }
+    server = start_gunicorn("server-timing", app_env(services, "page"), app="bench.server_timing_wsgi:application")
     try:
         seed(count)
-        who = {name: visitor(server.url) for name, server in servers.items()}
-        for name, server in servers.items():
-            wrk(server.url, "/", *who[name], args, args.warmup)
+        who = visitor(server.url)
+        for headers in HEADERS.values():
+            wrk(server.url, "/", *who, args, args.warmup, headers=headers)
 
         def measure(name, round_number):
-            run = load_run(counters, servers[name].url, "/", who[name], args, delayed=False)
+            run = load_run(counters, server.url, "/", who, args, delayed=False, headers=HEADERS[name])
             results.append(
                 {
                     "scenario": "server_timing",
@@ -38,7 +40,6 @@ def compare(services, counters, args, results):
             )
             print(f"Server-Timing {name:>3} round {round_number}: {run['rps']:7.0f} req/s", flush=True)
 
-        alternate(servers, args.rounds, measure)
+        alternate(HEADERS, args.rounds, measure)
     finally:
-        for server in servers.values():
-            server.stop()
+        server.stop()
