@@ -29,8 +29,9 @@ def masked_token(request, renew_cookie=True):
     """
     secret = request.META.get("CSRF_COOKIE")
     if secret is None:
-        # A new visitor (or a malformed cookie): Django makes the secret and
-        # sets the cookie.
+        # A new visitor: Django makes the secret and sets the cookie. (A
+        # malformed cookie was replaced by CsrfViewMiddleware already, which
+        # sends the new one whatever renew_cookie says.)
         return get_token(request)
     if renew_cookie:
         request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True

@@ -100,11 +100,11 @@ def personalized(request, content, cache_status):
     Django re-sends it with every token only to renew its expiry (a year,
     CSRF_COOKIE_AGE); that Set-Cookie was a tenth of a hit's own work. A
     render still renews it, as get_token does (a page is rendered for
-    whoever loads it first after each change to the list). A reader who only ever gets hits keeps the cookie
-    until a year after it was last set; the next load then sets a new one,
-    and only a form left open across that moment is refused, once. A new
-    visitor, or one whose cookie is gone or malformed, gets a cookie on a
-    hit too.
+    whoever loads it first after each change to the list). A reader who
+    only ever gets hits keeps the cookie until a year after it was last
+    set; the next load then sets a new one, and only a form left open
+    across that moment is refused, once. A new visitor, or one whose cookie
+    is malformed, gets a new cookie on a hit too.
     """
     response = HttpResponse(_with_token(request, content, renew_cookie=False))
     # The body holds a token made from the cookie (CsrfViewMiddleware says

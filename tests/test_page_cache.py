@@ -5,6 +5,7 @@ import re
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.middleware.csrf import _unmask_cipher_token
 from django.test.utils import CaptureQueriesContext
 
 from tasks import cache as keys
@@ -206,6 +207,18 @@ def test_a_hit_leaves_the_visitors_csrf_cookie_alone_and_a_render_renews_it(sett
     # As Django's get_token does: the same cookie, sent again to renew it.
     assert render.cookies["csrftoken"].value == cookie
     assert render.cookies["csrftoken"]["max-age"] == settings.CSRF_COOKIE_AGE
+
+
+def test_a_malformed_csrf_cookie_is_replaced_on_a_hit_too():
+    HttpsClient().get("/")
+    visitor = HttpsClient()
+    visitor.cookies["csrftoken"] = "not a csrf secret"
+    hit = visitor.get("/")
+    assert hit["X-Cache"] == "HIT"
+    secret = hit.cookies["csrftoken"].value
+    assert secret != "not a csrf secret" and len(secret) == 32
+    token = TOKEN.search(hit.content.decode()).group(1)
+    assert _unmask_cipher_token(token) == secret
 
 
 def test_the_never_cache_headers_are_djangos_own():
