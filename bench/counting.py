@@ -1,7 +1,8 @@
 """
 What a request costs, as the servers count it: SQL statements from
 PostgreSQL's pg_stat_statements, keys got and set from memcached's own
-`stats`, round trips from the delay proxy (bench/delay.py).
+`stats`, round trips from the delay proxy (bench/delay.py), and the CPU the
+proxy itself used (the app's CPU: they share the machine).
 """
 
 import socket
@@ -51,6 +52,7 @@ class Counters:
             "keys_set": int(stats["cmd_set"]),
             "evictions": int(stats["evictions"]),
             "round_trips": self.proxy.round_trips(),
+            "proxy_cpu_us": self.proxy.cpu_seconds() * 1e6,
         }
 
     def settle(self, url):
@@ -96,5 +98,5 @@ def per_request(before, after, requests, delayed):
     # Round trips are only seen through the proxy; on loopback the code path
     # is the same, but there is nothing in between to count them.
     if not delayed:
-        counts["round_trips"] = None
+        counts["round_trips"] = counts["proxy_cpu_us"] = None
     return counts

@@ -4,6 +4,7 @@ memcached, calibrated so that it adds the round trip asked for.
 """
 
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -65,6 +66,12 @@ class DelayProxy:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+    def cpu_seconds(self):
+        """CPU time the proxy has used so far: on this machine, time the app
+        could not use."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
     def round_trips(self):
         with socket.create_connection(("127.0.0.1", self.control_port)) as sock:

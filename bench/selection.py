@@ -37,7 +37,13 @@ def one(report, scenario, is_delayed, mode, tasks):
 
 def median_rps(runs):
     """The median req/s of a side-by-side comparison's rounds."""
-    return statistics.median(run["rps"] for run in runs) if runs else None
+    return median_of(runs, "rps")
+
+
+def median_of(runs, field):
+    """The median of a field over runs that have it, or None."""
+    values = [run[field] for run in runs if run.get(field) is not None]
+    return statistics.median(values) if values else None
 
 
 def nearest_tasks(report, wanted):
