@@ -50,17 +50,24 @@ def stored(cache, key):
     return made, flags, data
 
 
-def wsgi_get(path, without=()):
-    """A function that GETs path through Django's WSGI handler, as gunicorn
-    would; without: middleware (dotted paths) left out."""
+def handler_without(middleware=()):
+    """Django's WSGI handler, as gunicorn calls it, without the middleware
+    named (dotted paths)."""
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
-    from django.test.client import RequestFactory
     from django.test.utils import override_settings
 
     # The handler reads MIDDLEWARE once, when it is made.
-    with override_settings(MIDDLEWARE=[name for name in settings.MIDDLEWARE if name not in without]):
-        handler = WSGIHandler()
+    with override_settings(MIDDLEWARE=[name for name in settings.MIDDLEWARE if name not in middleware]):
+        return WSGIHandler()
+
+
+def wsgi_get(path, without=()):
+    """A function that GETs path through Django's WSGI handler, as gunicorn
+    would; without: middleware (dotted paths) left out."""
+    from django.test.client import RequestFactory
+
+    handler = handler_without(without)
     factory = RequestFactory()
 
     def get():

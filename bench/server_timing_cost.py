@@ -8,6 +8,8 @@ ratios: a noisy moment on the shared machine then moves both sides of a
 ratio alike.
 """
 
+import urllib.request
+
 from bench.data import seed
 from bench.load import load_run, start_gunicorn, visitor, wrk
 from bench.modes import app_env
@@ -22,7 +24,11 @@ def compare(services, counters, args, results):
     try:
         seed(count)
         who = visitor(server.url)
-        for headers in HEADERS.values():
+        for name, headers in HEADERS.items():
+            # The comparison means nothing if the header didn't pick the handler.
+            request = urllib.request.Request(server.url + "/", headers=dict(h.split(": ", 1) for h in headers))
+            with urllib.request.urlopen(request) as response:
+                assert (response.headers["Server-Timing"] is not None) == (name == "on"), name
             wrk(server.url, "/", *who, args, args.warmup, headers=headers)
 
         def measure(name, round_number):

@@ -9,18 +9,15 @@ two identical servers do: each process draws its own hash seed and memory
 layout). In one server the only difference left is the middleware itself.
 """
 
-from django.conf import settings
 from django.core.wsgi import get_wsgi_application
-from django.test.utils import override_settings
 
-from bench.costs import SERVER_TIMING
+from bench.costs import SERVER_TIMING, handler_without
 
 timed = get_wsgi_application()
-# The handler reads MIDDLEWARE once, when it is made. (The middleware's
-# hooks on memcached and database connections stay installed; without it
-# they find no request to count for, which costs a lookup.)
-with override_settings(MIDDLEWARE=[name for name in settings.MIDDLEWARE if name != SERVER_TIMING]):
-    untimed = get_wsgi_application()
+# The middleware's hooks on memcached and database connections stay
+# installed; without it they find no request to count for, which costs a
+# lookup.
+untimed = handler_without({SERVER_TIMING})
 
 
 def application(environ, start_response):
