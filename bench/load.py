@@ -7,6 +7,7 @@ loopback.
 import http.client
 import json
 import re
+import runpy
 import statistics
 import subprocess
 import time
@@ -20,6 +21,8 @@ BENCH = Path(__file__).resolve().parent
 WORK = BENCH / ".work"  # gunicorn logs; ignored by git
 WRK_SCRIPT = BENCH / "wrk.lua"
 WORKERS = 2
+# config/gunicorn.py as the Procfile runs it: its worker model is the one measured.
+GUNICORN_CONFIG = runpy.run_path(str(BENCH.parent / "config" / "gunicorn.py"))
 
 
 def start_gunicorn(name, env, app="config.wsgi", worker_class=None):
@@ -33,6 +36,20 @@ def start_gunicorn(name, env, app="config.wsgi", worker_class=None):
     server.start(stdout=log)
     log.close()
     return server
+
+
+def connections_per_worker(server):
+    """How the client connections open now are spread over the server's
+    workers, most first. A gthread worker keeps a keep-alive connection for
+    good, and whichever worker accepts first takes it: with memcached 1 ms
+    away, a worker holding fewer connections than it has threads idles
+    while the other queues."""
+    port = server.url.rsplit(":", 1)[1]
+    found = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+    ).stdout
+    owners = re.findall(r"pid=(\d+)", found)
+    return sorted((owners.count(str(pid)) for pid in server.worker_pids()), reverse=True)
 
 
 def visitor(url):

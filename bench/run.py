@@ -38,7 +38,6 @@ and the issues' targets, bench/report.py) and PNG plots (bench/plots.py).
 
 import argparse
 import os
-import runpy
 import subprocess
 import sys
 import tempfile
@@ -52,13 +51,12 @@ from bench.about import machine, versions
 from bench.counting import Counters
 from bench.data import seed, setup_django
 from bench.delay import calibrated_proxy
-from bench.load import WORKERS
+from bench.load import GUNICORN_CONFIG, WORKERS
 from bench.modes import CEILINGS, MODES, bench_bare, bench_mode
 from tests.services import Memcached, Postgres, find_program
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-GUNICORN_CONFIG = runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
 
 
 def parse_args(argv):

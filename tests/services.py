@@ -29,6 +29,7 @@ PACKAGES = {
     "saslpasswd2": "sasl2-bin",
     "chromium": "chromium",
     "wrk": "wrk",
+    "ss": "iproute2",
 }
 
 
