@@ -40,10 +40,10 @@ def start_gunicorn(name, env, app="config.wsgi", worker_class=None):
 
 def connections_per_worker(server):
     """How the client connections open now are spread over the server's
-    workers, most first. A gthread worker keeps a keep-alive connection for
-    good, and whichever worker accepts first takes it: with memcached 1 ms
-    away, a worker holding fewer connections than it has threads idles
-    while the other queues."""
+    workers, most first. A gthread worker keeps a keep-alive connection as
+    long as it stays open, and whichever worker accepts first takes it:
+    with memcached 1 ms away, a worker holding fewer connections than it has
+    threads idles while the other queues."""
     port = server.url.rsplit(":", 1)[1]
     found = subprocess.run(
         ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True

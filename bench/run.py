@@ -21,7 +21,8 @@ module of its own:
 - side by side, rounds alternating (bench/side_by_side.py), for the ratios
   the issues set as targets: a page hit against the constant view
   (bench/ceiling_share.py), gunicorn's sync and gthread workers with
-  memcached near and 1 ms away (bench/worker_models.py), and a page hit with
+  memcached near and 1 ms away, and the configured one through the delay
+  proxy adding no delay (bench/worker_models.py), and a page hit with
   and without Server-Timing (bench/server_timing_cost.py);
 - bench/costs.py: in process, what the HMAC on every cached value costs, and
   where a page hit's time goes.

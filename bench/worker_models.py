@@ -15,6 +15,7 @@ through the relay against those 1 ms away show what the 1 ms itself costs.
 """
 
 import threading
+from contextlib import contextmanager, nullcontext
 
 from bench.counting import Counters
 from bench.data import seed
@@ -57,11 +58,12 @@ def compare_mode(mode, services, counters, args, results):
         def measure(contender, round_number):
             model, where = contender
             through = relay_counters if where == RELAY else counters
-            split, server = [], servers[contender]
-            sample = threading.Timer(args.duration / 2, lambda: split.append(connections_per_worker(server)))
-            sample.start()
-            run = load_run(through, server.url, "/", who[contender], args, delayed=where != LOOPBACK)
-            sample.join()
+            server = servers[contender]
+            # A sync worker closes each connection once it has answered:
+            # wrk's others wait in the listen backlog, no worker's own.
+            sampled = halfway_split(server, args.duration) if model == "gthread" else nullcontext([])
+            with sampled as split:
+                run = load_run(through, server.url, "/", who[contender], args, delayed=where != LOOPBACK)
             results.append(
                 {
                     # The relay's runs are no distance of their own: a
@@ -90,3 +92,16 @@ def compare_mode(mode, services, counters, args, results):
             relay_counters.db.close()
         if relay:
             relay.stop()
+
+
+@contextmanager
+def halfway_split(server, duration):
+    """connections_per_worker(server) halfway through a run of `duration` s
+    in the block, in the list the block gets."""
+    split = []
+    sample = threading.Timer(duration / 2, lambda: split.append(connections_per_worker(server)))
+    sample.start()
+    try:
+        yield split
+    finally:
+        sample.join()
