@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.services import find_program
+from harness.services import find_program
 
 
 def machine():

@@ -2,7 +2,7 @@
 In-process costs of a cached page, on the benchmark's real memcached:
 
 - signing(): what the HMAC that authenticates every value
-  (config/memcached/values.py) costs a page hit and a rebuild;
+  (memcachier_cache/values.py) costs a page hit and a rebuild;
 - hit_profile(): where a page hit's time goes, from cProfile, against the
   constant view (the ceiling) under the same middleware, and against the
   same hit without the Server-Timing middleware.
@@ -25,12 +25,12 @@ HEADERS = {
     "HTTP_COOKIE": "csrftoken=" + "k" * 32,
 }
 
-SERVER_TIMING = "config.server_timing.ServerTimingMiddleware"
+SERVER_TIMING = "tasks.server_timing.ServerTimingMiddleware"
 
 # What a hit's time is spent on: (label, the function whose cumulative time it is).
 PARTS = [
     ("the memcached round trip (get_many of the version and the page)", "exchange"),
-    ("loading the page: HMAC and unzip once per new page, then kept (config/memcached/values.py)", "loads"),
+    ("loading the page: HMAC and unzip once per new page, then kept (memcachier_cache/values.py)", "loads"),
     ("a fresh masked CSRF token for the visitor (tasks/csrf_token.py)", "masked_token"),
     ("putting the token in the page (with drawing it)", "_with_token"),
     ("the CSRF cookie (CsrfViewMiddleware's response)", "process_response", "csrf.py"),
@@ -84,7 +84,7 @@ def signing(count):
     """The HMAC's share of a page hit, and of reading every row of a rebuild."""
     from django.core.cache import cache, caches
 
-    from tasks import cache as keys
+    from tasks import keys
     from tasks.queries import load_tasks
 
     get = wsgi_get("/")

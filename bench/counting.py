@@ -1,24 +1,14 @@
 """
 What a request costs, as the servers count it: SQL statements from
 PostgreSQL's pg_stat_statements, keys got and set from memcached's own
-`stats`, round trips from the delay proxy (bench/delay.py), and the CPU the
+`stats`, round trips from the delay proxy (harness/delay.py), and the CPU the
 proxy itself used (the app's CPU: they share the machine).
 """
 
-import socket
 import time
 from pathlib import Path
 
-
-def memcached_stats(port):
-    """memcached's `stats` (text protocol; this memcached has no SASL)."""
-    with socket.create_connection(("127.0.0.1", port)) as sock:
-        sock.sendall(b"stats\r\n")
-        data = b""
-        while not data.endswith(b"END\r\n"):
-            data += sock.recv(65536)
-    lines = (line.split(" ", 2) for line in data.decode().splitlines() if line.startswith("STAT "))
-    return {name: value for _, name, value in lines}
+from harness.services import memcached_stats
 
 
 class Counters:

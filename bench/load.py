@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.counting import per_request
-from tests.services import Gunicorn, find_program
+from harness.services import Gunicorn, find_program
 
 BENCH = Path(__file__).resolve().parent
 WORK = BENCH / ".work"  # gunicorn logs; ignored by git
@@ -25,31 +25,14 @@ WORKERS = 2
 GUNICORN_CONFIG = runpy.run_path(str(BENCH.parent / "config" / "gunicorn.py"))
 
 
-def start_gunicorn(name, env, app="config.wsgi", worker_class=None):
-    """The app under gunicorn with config/gunicorn.py, as the Procfile runs
-    it; worker_class overrides its worker model."""
+def start_gunicorn(name, env):
+    """The app under gunicorn with config/gunicorn.py, as the Procfile runs it."""
     WORK.mkdir(exist_ok=True)
     log = open(WORK / f"gunicorn-{name}.log", "ab")
-    server = Gunicorn(
-        {"DJANGO_SETTINGS_MODULE": "bench.settings", **env}, workers=WORKERS, app=app, worker_class=worker_class
-    )
+    server = Gunicorn({"DJANGO_SETTINGS_MODULE": "bench.settings", **env}, workers=WORKERS)
     server.start(stdout=log)
     log.close()
     return server
-
-
-def connections_per_worker(server):
-    """How the client connections open now are spread over the server's
-    workers, most first. A gthread worker keeps a keep-alive connection as
-    long as it stays open, and whichever worker accepts first takes it:
-    with memcached 1 ms away, a worker holding fewer connections than it has
-    threads idles while the other queues."""
-    port = server.url.rsplit(":", 1)[1]
-    found = subprocess.run(
-        ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, check=True
-    ).stdout
-    owners = re.findall(r"pid=(\d+)", found)
-    return sorted((owners.count(str(pid)) for pid in server.worker_pids()), reverse=True)
 
 
 def visitor(url):

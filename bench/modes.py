@@ -1,12 +1,12 @@
 """
 What each caching layer buys: every scenario and task count for one mode
-(which layers are on), on one gunicorn; and the two ceilings.
+(which layers are on), on one gunicorn; and the constant-view ceiling.
 """
 
 from functools import partial
 
-from bench.data import edit_one_task, seed, task_count
 from bench.load import get, load_run, single_gets, start_gunicorn, visitor, wrk
+from harness.data import edit_one_task, seed, task_count
 
 # mode -> (label, app environment). "none" needs DummyCache: see bench/settings.py.
 MODES = {
@@ -15,10 +15,7 @@ MODES = {
     "fragments": ("query + fragments", {"CACHE_LAYERS": "query,fragments"}),
     "page": ("full page", {"CACHE_LAYERS": "query,fragments,page"}),
 }
-CEILINGS = {
-    "constant": "ceiling: constant Django view",
-    "bare": "ceiling: bare WSGI app",
-}
+CEILINGS = {"constant": "ceiling: constant Django view"}
 
 
 def app_env(services, mode, delayed=False):
@@ -74,20 +71,5 @@ def bench_mode(mode, delayed, services, counters, args, results, page_sizes):
             run = load_run(counters, server.url, "/", who, args, delayed, writes)
             results.append({"scenario": "mixed", **common, "tasks_after": task_count(), **run})
             print(f", mixed {run['rps']:7.0f} req/s", flush=True)
-    finally:
-        server.stop()
-
-
-def bench_bare(counters, args, results, page_sizes):
-    """The bare WSGI ceiling, for the page size seen at each task count."""
-    server = start_gunicorn("bare", {}, app="bench.bare_wsgi:application")
-    try:
-        for count in args.tasks:
-            size = page_sizes[count]
-            run = load_run(counters, server.url, f"/constant/{size}", ("-", "-"), args, False)
-            results.append(
-                {"scenario": "warm", "mode": "bare", "tasks": count, "rtt_ms": 0.0, "body_bytes": size, **run}
-            )
-            print(f"{'bare WSGI':>18} {count:>6} tasks: warm {run['rps']:7.0f} req/s", flush=True)
     finally:
         server.stop()

@@ -31,11 +31,11 @@ def panels(plt, report, scenario, field, ylabel, title):
     for axis, is_delayed in zip(axes, (False, True), strict=True):
         for mode in MODE_ORDER:
             # The ceilings use no memcached: the same lines in both panels.
-            runs = runs_of(report, scenario, None if mode in ("bare", "constant") else is_delayed, mode)
+            runs = runs_of(report, scenario, None if mode in ("constant",) else is_delayed, mode)
             if not runs:
                 continue
             # One colour per mode in every plot, whichever modes ran.
-            style = "--" if mode in ("bare", "constant") else "-"
+            style = "--" if mode in ("constant",) else "-"
             axis.plot(
                 [r["tasks"] for r in runs],
                 [r[field] for r in runs],

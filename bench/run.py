@@ -1,29 +1,22 @@
 """
-The load benchmark: what each caching layer buys, side by side in one run.
+The load benchmark: what each caching layer buys, every mode in one run.
 
-    make bench                       # the full run, about 20 minutes on 2 cores
+    make bench                       # the full run, about 15 minutes on 2 cores
     make bench BENCH_ARGS=--quick    # the smoke run CI does, about a minute
     python -m bench.report           # tables and plots again from results.json
 
-It starts a real PostgreSQL and memcached (tests/services.py), the app under
-gunicorn exactly as the Procfile does (config/gunicorn.py: 2 workers of the
-worker model it names), seeds N tasks straight into the database and drives
-the app with wrk from another process on loopback. The parts, each in a
-module of its own:
+It starts a real PostgreSQL and memcached (harness/services.py), the app under
+gunicorn exactly as the Procfile does (config/gunicorn.py), seeds N tasks
+straight into the database and drives the app with wrk from another process
+on loopback. The parts, each in a module of its own:
 
 - bench/modes.py: for each mode (which cache layers are on) and N, warm
   reads, mixed load (1 write per 100 reads, real CSRF-protected POSTs), the
   first page after one task changed, and warm reads one at a time (exact
-  counts); with memcached on loopback, then behind bench/delay_proxy.py
-  (bench/delay.py: a 1 ms round trip, like a hosted memcache); and the two
-  ceilings, a bare WSGI app and a constant Django view through the app's
-  middleware, serving a body as big as the task page;
-- side by side, rounds alternating (bench/side_by_side.py), for the ratios
-  the issues set as targets: a page hit against the constant view
-  (bench/ceiling_share.py), gunicorn's sync and gthread workers with
-  memcached near and 1 ms away, and the configured one through the delay
-  proxy adding no delay (bench/worker_models.py), and a page hit with
-  and without Server-Timing (bench/server_timing_cost.py);
+  counts); with memcached on loopback, then behind harness/delay_proxy.py
+  (harness/delay.py: a 1 ms round trip, like a hosted memcache); and the
+  ceiling, a constant Django view through the app's middleware, serving a
+  body as big as the task page;
 - bench/costs.py: in process, what the HMAC on every cached value costs, and
   where a page hit's time goes.
 
@@ -33,8 +26,8 @@ SQL statements from pg_stat_statements, keys got and set from memcached's
 delayed runs; the code path is the same on loopback).
 
 Output in bench/results/ (a temp dir for --quick, so that a smoke run never
-replaces the full run the README shows): results.json, results.md (tables
-and the issues' targets, bench/report.py) and PNG plots (bench/plots.py).
+replaces the full run the docs link to): results.json, results.md (tables
+and the targets, bench/report.py) and PNG plots (bench/plots.py).
 """
 
 import argparse
@@ -47,16 +40,17 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ceiling_share, costs, server_timing_cost, worker_models
+from bench import costs
 from bench.about import machine, versions
 from bench.counting import Counters
-from bench.data import seed, setup_django
-from bench.delay import calibrated_proxy
 from bench.load import GUNICORN_CONFIG, WORKERS
-from bench.modes import CEILINGS, MODES, bench_bare, bench_mode
-from tests.services import Memcached, Postgres, find_program
+from bench.modes import CEILINGS, MODES, bench_mode
+from harness.data import seed
+from harness.delay import calibrated_proxy
+from harness.services import Memcached, Postgres, find_program
 
 ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY = "bench-only-key-not-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -72,16 +66,13 @@ def parse_args(argv):
     parser.add_argument("--write-every", type=int, default=100, help="reads per write, mixed load")
     parser.add_argument("--rtt-ms", type=float, default=1.0, help="memcached round trip, delayed runs")
     parser.add_argument("--out", type=Path, help="results folder (default: bench/results, a temp dir with --quick)")
-    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds of each side-by-side comparison")
-    parser.add_argument("--compare-tasks", type=int, default=100, help="task count of the side-by-side comparisons")
-    parser.add_argument("--skip-comparisons", action="store_true", help="no side-by-side comparisons")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 tasks, 1 s per run")
     args = parser.parse_args(argv)
     if args.quick:
         # Shorter defaults; options given explicitly still win.
-        parser.set_defaults(tasks="10", duration=1, warmup=1, repeats=3, rounds=1, compare_tasks=10)
+        parser.set_defaults(tasks="10", duration=1, warmup=1, repeats=3)
         args = parser.parse_args(argv)
-    # bench/results holds the full run the README shows: a smoke run must
+    # bench/results holds the full run the docs link to: a smoke run must
     # not replace it.
     if args.out is None:
         args.out = Path(tempfile.mkdtemp(prefix="bench-quick-")) if args.quick else RESULTS
@@ -115,8 +106,6 @@ def main(argv=None):
             "write_every": args.write_every,
             "tasks": args.tasks,
             "modes": args.modes,
-            "rounds": args.rounds,
-            "compare_tasks": args.compare_tasks,
             "quick": args.quick,
         },
         "labels": {**{mode: label for mode, (label, _) in MODES.items()}, **CEILINGS},
@@ -141,11 +130,6 @@ def main(argv=None):
         for mode in sorted(args.modes, key=lambda m: m != "page"):
             for delayed in (False, True):
                 bench_mode(mode, delayed, services, counters, args, results, page_sizes)
-        bench_bare(counters, args, results, page_sizes)
-        if not args.skip_comparisons:
-            ceiling_share.compare(services, counters, args, results)
-            worker_models.compare(services, counters, args, results)
-            server_timing_cost.compare(services, counters, args, results)
         report["costs"], report["profile"] = [], []
         for count in args.tasks:
             seed(count)
@@ -160,6 +144,26 @@ def main(argv=None):
     reporting.write(report, args.out)
     print(f"results in {args.out} after {report['duration_s']} s", flush=True)
     return 0
+
+
+def setup_django(postgres, memcached):
+    """Django in this process, on the same database and memcached: for
+    migrations, seeding and edits that go through the app's own models."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "DATABASE_URL": postgres.url,
+            "MEMCACHIER_SERVERS": memcached.address,
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or SECRET_KEY,
+            "BENCH_DUMMY_CACHE": "0",
+            "CACHE_LAYERS": "query,fragments,page",
+        }
+    )
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
 
 
 def commit():

@@ -1,9 +1,7 @@
 """Picking runs out of the load benchmark's results: for bench/report.py and bench/plots.py."""
 
-import statistics
-
-# Cheapest to most cached, after the two ceilings.
-MODE_ORDER = ["bare", "constant", "none", "query", "fragments", "page"]
+# Cheapest to most cached, after the ceiling.
+MODE_ORDER = ["constant", "none", "query", "fragments", "page"]
 SCENARIOS = {
     "warm": "Warm reads",
     "single": "Warm reads, one request at a time (exact counts)",
@@ -33,17 +31,6 @@ def runs_of(report, scenario, is_delayed=None, mode=None, tasks=None, **fields):
 def one(report, scenario, is_delayed, mode, tasks):
     found = runs_of(report, scenario, is_delayed, mode, tasks)
     return found[0] if found else None
-
-
-def median_rps(runs):
-    """The median req/s of a side-by-side comparison's rounds."""
-    return median_of(runs, "rps")
-
-
-def median_of(runs, field):
-    """The median of a field over runs that have it, or None."""
-    values = [run[field] for run in runs if run.get(field) is not None]
-    return statistics.median(values) if values else None
 
 
 def nearest_tasks(report, wanted):

@@ -4,8 +4,8 @@ gunicorn settings, used by the Procfile, `make serve`, the tests and the benchma
 Each knob says why, as heroku/python-getting-started's gunicorn.conf.py
 does. On Heroku the Python buildpack also sets FORWARDED_ALLOW_IPS='*' and,
 unless already set, GUNICORN_CMD_ARGS='--access-logfile -'; command-line
-arguments (and GUNICORN_CMD_ARGS) win over this file. The benchmark uses
-that to compare worker models: `GUNICORN_CMD_ARGS='--worker-class sync
+arguments (and GUNICORN_CMD_ARGS) win over this file. The fault tests use
+that to run under both worker models: `GUNICORN_CMD_ARGS='--worker-class sync
 --threads 1'` (with threads > 1, gunicorn runs gthread even when told sync).
 """
 
@@ -17,7 +17,7 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
 # Heroku sets WEB_CONCURRENCY from the dyno's memory; 2 fits a small dyno.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
-# Threads, chosen by measurement (make bench, README): a request spends much
+# Threads, chosen by measurement (docs/benchmarks.md): a request spends much
 # of its time waiting on memcached (about 1 ms a round trip to MemCachier)
 # and PostgreSQL, and a sync worker sits idle through each wait. 8 threads
 # kept page hits with memcached 1 ms away closest to the loopback figure

@@ -64,7 +64,8 @@ TRUST_X_FORWARDED_FOR = env_flag("TRUST_X_FORWARDED_FOR", IS_HEROKU_APP)
 FORCE_SCRIPT_NAME = ""
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with this project's site: a throttled login, a Cache page.
+    "tasks.apps.TasksAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -78,7 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # What each request cost, in a Server-Timing header: first, to time all the rest.
-    "config.server_timing.ServerTimingMiddleware",
+    "tasks.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A header only: high up, so that the cached page's early answer has it too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -87,7 +88,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "config.permissions_policy.PermissionsPolicyMiddleware",
     # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413 before anything reads it.
-    "config.request_limits.RequestBodyLimitMiddleware",
+    "tasks.request_limits.RequestBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,10 +99,10 @@ MIDDLEWARE = [
     "tasks.page_cache.PageCacheMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # A logout memcached can't confirm: a 503 that says so (config/sessions.py).
-    "config.sessions.SessionCacheMiddleware",
+    # A logout memcached can't confirm: a 503 that says so (tasks/sessions.py).
+    "tasks.sessions.SessionCacheMiddleware",
     # The database down: a 503 with Retry-After, not a 500.
-    "config.database_outage.DatabaseOutageMiddleware",
+    "tasks.database_outage.DatabaseOutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -110,7 +111,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         # Django's template engine, with each render timed for Server-Timing.
-        "BACKEND": "config.server_timing.TimedDjangoTemplates",
+        "BACKEND": "tasks.server_timing.TimedDjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -154,8 +155,8 @@ if MEMCACHIER_SERVERS:
     default_cache = {
         # django-bmemcached, made to keep Django's whole cache contract, with
         # consistent-hash sharding, short timeouts and fault tolerance added:
-        # see config/memcached/ for why.
-        "BACKEND": "config.memcached.MemCachierCache",
+        # see memcachier_cache/ for why.
+        "BACKEND": "memcachier_cache.MemCachierCache",
         "LOCATION": MEMCACHIER_SERVERS,
         "OPTIONS": {
             "username": os.environ.get("MEMCACHIER_USERNAME") or None,
@@ -164,6 +165,8 @@ if MEMCACHIER_SERVERS:
             "pickle_protocol": 5,
             # bmemcached waits 3 s by default; a hosted memcache answers in ~1 ms.
             "socket_timeout": float(os.environ.get("MEMCACHIER_TIMEOUT", "0.25")),
+            # Each round trip counted for the Server-Timing header.
+            "on_round_trip": "tasks.server_timing.count_round_trip",
         },
     }
 else:
@@ -171,7 +174,7 @@ else:
     # page another worker invalidated. Files are shared by every process.
     default_cache = {
         # Django's FileBasedCache, its operations timed for Server-Timing.
-        "BACKEND": "config.server_timing.TimedFileBasedCache",
+        "BACKEND": "tasks.server_timing.TimedFileBasedCache",
         "LOCATION": os.environ.get("FILE_CACHE_DIR", str(BASE_DIR / ".cache")),
         "OPTIONS": {"MAX_ENTRIES": 5000},
     }
@@ -205,15 +208,15 @@ CACHES = {
 
 # Sessions in the cache, written through to the database: a memcached restart
 # or eviction logs nobody out. Django's cached_db, where a logout that can't
-# reach memcached is refused rather than undone later: see config/sessions.py.
-SESSION_ENGINE = "config.sessions"
+# reach memcached is refused rather than undone later: see tasks/sessions.py.
+SESSION_ENGINE = "tasks.sessions"
 # Messages travel in a cookie, so the page cache can tell from the request
 # alone that a response carries one and must not be shared.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
 
 # Request bodies: the largest form here (the admin's) is a few KiB, and
 # nothing takes a file. Bigger bodies are refused unread
-# (config/request_limits.py); smaller uploads stay in memory, never on disk.
+# (tasks/request_limits.py); smaller uploads stay in memory, never on disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
@@ -301,7 +304,7 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         # bmemcached logs every get at DEBUG and its own failures at ERROR;
-        # config.memcached reports failures once, rate limited.
+        # memcachier_cache reports failures once, rate limited.
         "bmemcached": {"level": "CRITICAL"},
         # Django adds its own console handler when DEBUG is on; without this
         # every django.request line would be printed twice (it propagates).

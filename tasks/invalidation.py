@@ -9,11 +9,11 @@ stores under it, where nobody looks any more, or saw the new one.
 
 from django.db import transaction
 
-from tasks import cache
+from tasks import list_version
 
 
 def invalidate_task_list(using=None):
-    transaction.on_commit(cache.bump_list_version, using=using, robust=True)
+    transaction.on_commit(list_version.bump_list_version, using=using, robust=True)
 
 
 def task_saved(sender, instance, using, **kwargs):

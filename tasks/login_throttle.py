@@ -1,38 +1,28 @@
 """
 The admin login, throttled: at most MAX_ATTEMPTS password checks per client
 address per window, counted in the cache with memcached's atomic add and
-incr. The next one gets a 429 with Retry-After and a message that says when
-to try again.
+incr before the password is checked; the next one gets a 429 with
+Retry-After. What it guarantees, and why it fails open while the cache is
+down: docs/security.md ("The admin login throttle").
 
-- The attempt is counted *before* the password is checked, so a burst of
-  concurrent guesses gets at most MAX_ATTEMPTS checked, however the requests
-  interleave: memcached's incr hands out each count once.
-- A login that succeeds clears its address's count.
-- The count is per client address, as Heroku's router gives it: the last
-  X-Forwarded-For entry, which the router appends (whatever a client sends
-  itself comes before); per /64 for IPv6. A guesser can only lock out their own address: the
-  real admin, from anywhere else, logs in as ever.
-- A window starts at an address's first attempt and lasts WINDOW_SECONDS:
-  the counter's life in the cache. The counter starts at that time (scaled),
-  so the one incr that counts an attempt also says when its window ends,
-  for the 429's Retry-After.
-- While the cache can't be reached, throttling fails open: the login works
-  (the password is still checked) and the log says throttling is off. The
-  alternative would lock every admin out during a cache outage. On the
-  embedded file cache, add and incr are not atomic: best effort.
+A window starts at an address's first attempt and lasts WINDOW_SECONDS: the
+counter's life in the cache. The counter starts at that time (scaled), so
+the one incr that counts an attempt also says when its window ends, for the
+429's Retry-After.
 """
 
 import ipaddress
+import logging
 import time
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
 
-from config.memcached.problems import problems
-from config.problem_pages import problem
-from tasks import cache as keys
+from tasks import keys
+from tasks.refusals import refusal
 
+logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 WINDOW_SECONDS = 10 * 60
 # counter = window start (Unix seconds) * SCALE + attempts: fits memcached's 64 bits.
@@ -90,12 +80,27 @@ def count_attempt(key):
     try:
         started, attempts = divmod(cache.incr(key), SCALE)
     except ValueError:
-        problems.warning(
-            "login-throttle",
-            "the cache can't count admin login attempts: throttling is off until it can",
-        )
+        _counting(False)
         return 0, 0
+    _counting(True)
     return attempts, started + WINDOW_SECONDS - now
+
+
+# Whether the last attempt could be counted: the log says when that changes.
+_counting_works = True
+
+
+def _counting(works):
+    """Log when counting stops and starts working again: once per change,
+    not once per login attempt while memcached is down."""
+    global _counting_works
+    if works == _counting_works:
+        return
+    _counting_works = works
+    if works:
+        logger.warning("admin login attempts are counted again: throttling is back on")
+    else:
+        logger.warning("the cache can't count admin login attempts: throttling is off until it can")
 
 
 def too_many(request, retry_after):
@@ -103,4 +108,4 @@ def too_many(request, retry_after):
     message = (
         f"Too many failed logins from your address. Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
     )
-    return problem(request, 429, "Too many failed logins", message, retry_after=retry_after)
+    return refusal(request, 429, "Too many failed logins", message, retry_after=retry_after)

@@ -1,18 +1,20 @@
 """
-Per-view caching of the task list page, shared by every visitor.
+The task list page, cached whole and shared by every visitor: a middleware,
+like Django's cache middleware, that serves hits, stores misses and puts each
+visitor's own CSRF token into the page. The view only renders.
 
-Django's cache_page can't share a page with forms (the CSRF token makes it
-store one copy per cookie, or leak the first visitor's token) and costs two
-gets per hit. Here the page is rendered with a CSRF *slot* instead of a token,
+Django's cache_page can't share a page with forms (docs/caching.md, "Per-view
+cache"). Here the page is rendered with a CSRF *slot* instead of a token,
 stored once as bytes together with the list version it was built from, and
 every response gets its visitor's own token put into the slot.
 
-A hit is served by PageCacheMiddleware, as early in the middleware stack as
-is correct: after Django's session, common and CSRF middleware (whose work a
-response needs: Content-Length, the visitor's CSRF cookie), before URL
-resolving, the view and any template. One get_many (version + page, on one
-server), zero SQL, nothing unpickled. A miss goes on to the view, which
-renders and stores the page (serve), reusing what the middleware read.
+Its place in MIDDLEWARE is after Django's session, common and CSRF middleware
+(whose work a response needs: Content-Length, the visitor's CSRF cookie), and
+before URL resolving, the view and any template: a hit is one get_many
+(version + page, on one server), zero SQL, nothing unpickled. On a miss the
+view renders the list from request.list_version, the version the page will
+be stored under, so that the page is never stored under a newer version than
+the list it shows.
 """
 
 from functools import cache
@@ -23,10 +25,10 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.http import http_date
 
-from config.memcached import unacknowledged_writes
-from config.server_timing import record_page
-from tasks import cache as keys
+from memcachier_cache import unacknowledged_writes
+from tasks import keys, list_version
 from tasks.csrf_token import masked_token
+from tasks.server_timing import record_page
 
 # What {% csrf_slot %} renders. Every user-supplied string on the page is
 # HTML-escaped, so no task name can produce this raw "<input" markup.
@@ -46,55 +48,31 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info == index_path() and request.method in ("GET", "HEAD"):
-            request.page_lookup = look_up(request)
-            if request.page_lookup.content is not None:
-                return personalized(request, request.page_lookup.content, "HIT")
-        return self.get_response(request)
+        if request.path_info != index_path():
+            return self.get_response(request)
+        why_not = _why_not_shared(request)
+        if why_not:
+            record_page(f"bypass: {why_not}")
+            return personalize(request, self.get_response(request))
+        version, content = list_version.read_versioned(keys.INDEX_PAGE)
+        if content is not None:
+            record_page("hit")
+            return personalized(request, content)
+        request.list_version = version
+        # Every write while rebuilding is keyed on, or carries, the version it
+        # was built from: one that is lost leaves nothing stale, so none waits
+        # for memcached's answer.
+        with unacknowledged_writes():
+            response = self.get_response(request)
+            why_not = "cache unavailable" if version is None else _why_not_stored(request, response)
+            if not why_not:
+                list_version.store_versioned(keys.INDEX_PAGE, version, response.content)
+        record_page(f"miss, not stored: {why_not}" if why_not else "miss")
+        return personalize(request, response)
 
 
-class Lookup:
-    """What the page cache found for a request: why it can't be shared, or
-    the list version and the page stored for it (None if not)."""
-
-    def __init__(self, why_not=None, version=None, content=None):
-        self.why_not, self.version, self.content = why_not, version, content
-
-
-def look_up(request):
-    why_not = _why_not_shared(request)
-    if why_not:
-        record_page(f"bypass: {why_not}")
-        return Lookup(why_not)
-    version, content = keys.read_versioned(keys.INDEX_PAGE)
-    if content is not None:
-        record_page("hit")
-    return Lookup(version=version, content=content)
-
-
-def serve(request, render):
-    """The page for a request the middleware did not serve from the cache:
-    render(list_version), and store it if it can be shared."""
-    lookup = getattr(request, "page_lookup", None) or look_up(request)
-    if lookup.why_not:
-        return personalize(request, render(keys.list_fragment_version()), "MISS")
-    if lookup.content is not None:
-        return personalized(request, lookup.content, "HIT")
-    # Every write while rebuilding is keyed on, or carries, the version it
-    # was built from: one that is lost leaves nothing stale, so none waits
-    # for memcached's answer.
-    with unacknowledged_writes():
-        response = render(lookup.version)
-        why_not = "cache unavailable" if lookup.version is None else _why_not_stored(request, response)
-        if not why_not:
-            keys.store_versioned(keys.INDEX_PAGE, lookup.version, response.content)
-    record_page(f"miss, not stored: {why_not}" if why_not else "miss")
-    return personalize(request, response, "MISS")
-
-
-def personalized(request, content, cache_status):
-    """A response of the cached content (bytes) made for this visitor (see
-    personalize).
+def personalized(request, content):
+    """A hit: a response of the cached content (bytes) made for this visitor.
 
     A hit does not send back the CSRF cookie the visitor already sent.
     Django re-sends it with every token only to renew its expiry (a year,
@@ -110,18 +88,19 @@ def personalized(request, content, cache_status):
     # The body holds a token made from the cookie (CsrfViewMiddleware says
     # so on the responses it sends the cookie with).
     response.headers["Vary"] = "Cookie"
-    return _private(response, cache_status)
+    return _private(response, "HIT")
 
 
-def personalize(request, response, cache_status="MISS"):
-    """Fill the CSRF slot with this visitor's token; never let others store it."""
+def personalize(request, response):
+    """A rendered page of the list (any response with the slot): the
+    visitor's token in the slot, and no one else may store it."""
+    if response.streaming or SLOT not in response.content:
+        return response
     response.content = _with_token(request, response.content)
-    return _private(response, cache_status)
+    return _private(response, "MISS")
 
 
 def _with_token(request, content, renew_cookie=True):
-    if SLOT not in content:
-        return content
     # A masked token is letters and digits only: nothing to escape.
     return content.replace(SLOT, TOKEN_INPUT % masked_token(request, renew_cookie).encode())
 

@@ -5,7 +5,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from tasks import cache as keys
+from tasks import keys, list_version
 from tasks.models import Task
 
 # How long a request that lost the race to rebuild the list waits for the
@@ -23,7 +23,7 @@ def load_tasks():
 def get_all_tasks():
     if "query" not in settings.CACHE_LAYERS:
         return load_tasks()
-    version, tasks = keys.read_versioned(keys.TASK_LIST)
+    version, tasks = list_version.read_versioned(keys.TASK_LIST)
     if tasks is not None:
         return tasks
     if version is None:
@@ -37,11 +37,11 @@ def _rebuild(version):
     # show a stale list right after a write, so they don't.
     if cache.add(keys.list_lock(version), True, LOCK_SECONDS):
         tasks = load_tasks()
-        keys.store_versioned(keys.TASK_LIST, version, tasks)
+        list_version.store_versioned(keys.TASK_LIST, version, tasks)
         return tasks
     for delay in WAITS:
         time.sleep(delay)
-        current, tasks = keys.read_versioned(keys.TASK_LIST)
+        current, tasks = list_version.read_versioned(keys.TASK_LIST)
         if tasks is not None:
             return tasks
         if current != version or cache.get(keys.list_lock(version)) is None:

@@ -7,7 +7,7 @@ and gunicorn share the embedded file cache. A page or fragment rendered by
 one must never be served by the other: its stylesheet link would 404, and a
 template fix, a security fix included, would wait for the TTL. So whatever
 is derived from the task list is keyed on this fingerprint
-(tasks/cache.py). The list version itself, which only says "the tasks
+(tasks/keys.py). The list version itself, which only says "the tasks
 changed", stays shared: a write made through either release shows in both.
 
 The fingerprint is computed once, at start (gunicorn preloads the app, so
@@ -23,7 +23,7 @@ import django
 from django.conf import settings
 
 # The folders whose files decide what the app renders and how.
-SOURCES = ("config", "tasks", "templates")
+SOURCES = ("config", "tasks", "memcachier_cache", "templates")
 # The settings that change a rendered page with the same files.
 RENDER_SETTINGS = ("DEBUG", "STATIC_URL", "FORCE_SCRIPT_NAME", "LANGUAGE_CODE", "USE_I18N", "USE_TZ", "TIME_ZONE")
 

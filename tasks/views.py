@@ -3,22 +3,30 @@ from django.shortcuts import redirect, render
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_http_methods, require_POST
 
-from config.database_outage import DATABASE_DOWN
-from config.problem_pages import RETRY_SOON_SECONDS
-from config.server_timing import record_page
-from tasks import cache as keys
-from tasks import page_cache
+from tasks import keys, list_version
+from tasks.database_outage import DATABASE_DOWN
 from tasks.forms import TaskForm
 from tasks.models import Task
 from tasks.queries import get_all_tasks
+from tasks.refusals import RETRY_SOON_SECONDS
+
+# The page is cached whole, and gets each visitor's CSRF token, in
+# tasks/page_cache.py's middleware: these views only render it.
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def index(request):
     if request.method == "POST":
-        record_page("bypass: POST")
         return add_task(request)
-    return page_cache.serve(request, lambda version: render_index(request, TaskForm(), version))
+    return render_index(request, TaskForm(), shown_list_version(request))
+
+
+def shown_list_version(request):
+    """The list version to render the list from: the one the page cache will
+    store the page under, if it will (request.list_version), else the current one."""
+    if hasattr(request, "list_version"):
+        return request.list_version
+    return list_version.list_fragment_version()
 
 
 def add_task(request):
@@ -30,19 +38,18 @@ def add_task(request):
             return redirect("tasks:index")
     except DATABASE_DOWN:
         return not_saved(request, form)
-    response = render_index(request, form, keys.list_fragment_version(), status=400)
-    return page_cache.personalize(request, response)
+    return render_index(request, form, list_version.list_fragment_version(), status=400)
 
 
 def not_saved(request, form):
     """A 503 that gives the visitor back the form as they typed it."""
     try:
-        response = render_index(request, form, keys.list_fragment_version(), status=503, not_saved=True)
+        response = render_index(request, form, list_version.list_fragment_version(), status=503, not_saved=True)
     except DATABASE_DOWN:
         # The list was not in the cache either: the form alone.
         response = render_index(request, form, None, status=503, not_saved=True, list_unavailable=True)
     response["Retry-After"] = str(RETRY_SOON_SECONDS)
-    return page_cache.personalize(request, response)
+    return response
 
 
 @require_POST
@@ -55,13 +62,13 @@ def delete_task(request, task_id):
     return redirect("tasks:index")
 
 
-def render_index(request, form, list_version, status=200, not_saved=False, list_unavailable=False):
+def render_index(request, form, version, status=200, not_saved=False, list_unavailable=False):
     context = {
         "form": form,
         "not_saved": not_saved,
         "list_unavailable": list_unavailable,
         # What the list fragment is keyed on; None: the list is not cached.
-        "list_fragment_id": list_version and keys.list_fragment_id(list_version),
+        "list_fragment_id": version and keys.list_fragment_id(version),
         "fragment_ttl": keys.TTL_SECONDS,
         # Only read when the list fragment is not in the cache.
         "tasks": SimpleLazyObject(get_all_tasks),

@@ -6,9 +6,9 @@ from django.core.cache import cache, caches
 from django.db import connection
 from django.test import Client
 
-from config.memcached.server import NOOP, Health, Server
-from tasks import cache as keys
-from tests.services import Gunicorn, Memcached, write_sasl_conf
+from harness.services import Gunicorn, Memcached, write_sasl_conf
+from memcachier_cache.server import NOOP, Health, Server
+from tasks import list_version
 
 
 @pytest.fixture(autouse=True)
@@ -16,12 +16,12 @@ def empty_cache():
     """Every test starts with an empty memcached (flush_all), owing it nothing.
 
     A test that made memcached unreachable may leave this process skipping
-    a server (config/memcached/server.py) or owing a version bump
-    (tasks/cache.py); after a flush there is nothing stale.
+    a server (memcachier_cache/server.py) or owing a version bump
+    (tasks/list_version.py); after a flush there is nothing stale.
     """
     Health.forget_all()
     cache.clear()
-    keys._owed.forgive()
+    list_version._owed.forgive()
     yield
 
 
@@ -119,14 +119,14 @@ def worker_class(request):
 
 @pytest.fixture
 def rig(tmp_path, django_db_setup, worker_class):
-    """rig(memcached=1, seed_tasks=0, ...) -> a started bench.faults.rig.Rig.
+    """rig(memcached=1, seed_tasks=0, ...) -> a started harness.faults.rig.Rig.
 
     The app under gunicorn (2 workers) on the test database and memcached
     servers of its own, to stop, kill or hang; memcached=0 runs it on the
     embedded file cache. Everything is stopped after the test. Tests using
     it need `transactional_db` so their writes are committed.
     """
-    from bench.faults.rig import Rig
+    from harness.faults.rig import Rig
 
     rigs = []
 

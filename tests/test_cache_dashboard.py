@@ -5,6 +5,7 @@ as `manage.py clear_cache` does; and it works while memcached is down and on
 the embedded file cache.
 """
 
+import hashlib
 import logging
 import re
 
@@ -12,10 +13,10 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from tasks import cache as keys
+from harness.services import free_port
+from tasks import keys
 from tasks.models import Task
 from tests.conftest import HttpsClient
-from tests.services import free_port
 from tests.test_security_headers import assert_protected
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,7 +80,7 @@ def test_clearing_asks_first_then_clears_as_the_command_does(staff, scope, gone,
     assert confirm.status_code == 200
     assert 'name="confirmed" value="yes"' in confirm.content.decode()
     assert HttpsClient().get("/")["X-Cache"] == "HIT"  # nothing cleared yet
-    with caplog.at_level(logging.INFO, logger="tasks.cache_control"):
+    with caplog.at_level(logging.INFO, logger="tasks.cache_admin"):
         done = staff.post(f"/admin/cache/clear/{scope}/", {"confirmed": "yes"}, follow=True)
     assert done.redirect_chain == [("/admin/cache/", 302)]
     assert HttpsClient().get("/")["X-Cache"] == "MISS"
@@ -105,7 +106,7 @@ def test_an_unknown_scope_is_a_404(staff):
 
 def test_it_works_while_memcached_is_down_and_says_so(staff):
     address = f"127.0.0.1:{free_port()}"
-    down = {"BACKEND": "config.memcached.MemCachierCache", "LOCATION": [address], "OPTIONS": {"socket_timeout": 0.25}}
+    down = {"BACKEND": "memcachier_cache.MemCachierCache", "LOCATION": [address], "OPTIONS": {"socket_timeout": 0.25}}
     with override_settings(CACHES={"default": down, "template_fragments": down}):
         page = staff.get("/admin/cache/")
     assert page.status_code == 200
@@ -115,7 +116,7 @@ def test_it_works_while_memcached_is_down_and_says_so(staff):
 
 
 def test_it_works_on_the_embedded_file_cache(staff, tmp_path):
-    files = {"BACKEND": "config.server_timing.TimedFileBasedCache", "LOCATION": str(tmp_path)}
+    files = {"BACKEND": "tasks.server_timing.TimedFileBasedCache", "LOCATION": str(tmp_path)}
     with override_settings(CACHES={"default": files, "template_fragments": files}):
         Task.objects.create(name="a")
         HttpsClient().get("/")
@@ -126,3 +127,71 @@ def test_it_works_on_the_embedded_file_cache(staff, tmp_path):
         assert "Row fragments: 1 of 1 tasks." in body
         staff.post("/admin/cache/clear/app/", {"confirmed": "yes"})
         assert HttpsClient().get("/")["X-Cache"] == "MISS"
+
+
+@pytest.fixture
+def file_cache(tmp_path):
+    """The embedded default, Django's file cache, in a folder of the test's own."""
+    files = {"BACKEND": "tasks.server_timing.TimedFileBasedCache", "LOCATION": str(tmp_path), "KEY_PREFIX": "tasklist"}
+    with override_settings(CACHES={"default": files, "template_fragments": files}):
+        yield tmp_path
+
+
+def file_of(folder, key):
+    """The file Django's FileBasedCache keeps a key in: the md5 of the key
+    as made (prefix, version), worked out here independently of the app."""
+    return folder / (hashlib.md5(cache.make_key(key).encode()).hexdigest() + ".djcache")
+
+
+def test_on_the_file_cache_it_shows_the_sizes_of_the_files_on_disk(staff, file_cache):
+    for name in ("a", "b", "c"):
+        Task.objects.create(name=name)
+    HttpsClient().get("/")
+    version = cache.get(keys.LIST_VERSION)
+    stored = {
+        "The page": file_of(file_cache, keys.INDEX_PAGE).stat().st_size,
+        "The list (query cache)": file_of(file_cache, keys.TASK_LIST).stat().st_size,
+        "The list fragment": file_of(file_cache, keys.list_fragment(version)).stat().st_size,
+    }
+    assert all(size > 100 for size in stored.values()), stored  # pickled and compressed, but not empty
+    body = staff.get("/admin/cache/").content.decode()
+    for entry, size in stored.items():
+        assert f'<th scope="row">{entry}</th><td>yes</td><td>{size}</td>' in body, entry
+    # The folder's files, all counted, as they are once the page is served.
+    on_disk = list(file_cache.glob("*.djcache"))
+    shown = re.search(r"<td>(\d+)</td><td>(\d+)</td>\s*</tr>", body.split('class="cache-servers"', 1)[1])
+    assert (int(shown.group(1)), int(shown.group(2))) == (len(on_disk), sum(f.stat().st_size for f in on_disk))
+
+
+def test_a_fragment_cache_that_stores_nothing_shows_no_size(staff, file_cache):
+    dummy = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    default = {"BACKEND": "tasks.server_timing.TimedFileBasedCache", "LOCATION": str(file_cache)}
+    with override_settings(CACHES={"default": default, "template_fragments": dummy}):
+        Task.objects.create(name="a")
+        HttpsClient().get("/")
+        body = staff.get("/admin/cache/").content.decode()
+    assert '<th scope="row">The list fragment</th><td>no</td><td>–</td>' in body
+    assert re.search(r'<th scope="row">The page</th><td>yes</td><td>[1-9]\d*</td>', body)
+
+
+def test_on_the_file_cache_it_says_what_a_flush_deletes_and_never_memcached(staff, file_cache):
+    Task.objects.create(name="a")
+    HttpsClient().get("/")
+    cache.set("someone-elses-key", 1)
+    said = f"Deletes every cache file (*.djcache) in the file cache&#x27;s folder, {file_cache}: every entry"
+    page = staff.get("/admin/cache/").content.decode().split('<div id="content-main"', 1)[1]
+    confirm = staff.post("/admin/cache/clear/all/").content.decode().split('<div id="content-main"', 1)[1]
+    for body in (page, confirm):
+        assert said in body
+        assert "memcached" not in body.lower()
+        assert "flush_all" not in body
+    assert list(file_cache.glob("*.djcache"))
+    staff.post("/admin/cache/clear/all/", {"confirmed": "yes"})
+    assert cache.get("someone-elses-key") is None
+    assert list(file_cache.glob("*.djcache")) == []
+
+
+def test_on_memcached_a_flush_is_memcacheds_flush_all(staff):
+    body = staff.get("/admin/cache/").content.decode()
+    assert "memcached&#x27;s flush_all: every key, other apps&#x27; too." in body
+    assert ".djcache" not in body

@@ -14,8 +14,8 @@ import re
 import pytest
 from django.core.cache import cache
 
+from harness.visitor import Visitor
 from tasks.models import Task
-from tests.visitor import Visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

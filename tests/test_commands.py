@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from tasks import cache as keys
+from tasks import keys
 from tasks.models import Task
 from tasks.queries import load_tasks
 

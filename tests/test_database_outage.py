@@ -1,7 +1,7 @@
 """
 PostgreSQL down: a write gets a 503 with Retry-After that gives the visitor
 back what they typed (tasks/views.py); any other request the database can't
-serve gets a 503 too (config/database_outage.py), never a 500. Reads of a
+serve gets a 503 too (tasks/database_outage.py), never a 500. Reads of a
 cached page go on. The app runs under gunicorn on a PostgreSQL of its own,
 which the test stops.
 """
@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from bench.faults.rig import Rig
-from tests.visitor import TOKEN, Visitor
+from harness.faults.rig import Rig
+from harness.visitor import TOKEN, Visitor
 
 TYPED = 'Call the plumber <about> the "sink" 🙂'
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import Postgres
+from harness.services import Postgres
 from tests.test_settings import clean_env
 
 ROOT = Path(__file__).resolve().parent.parent

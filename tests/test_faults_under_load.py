@@ -3,7 +3,7 @@ memcached fails under load, the app keeps serving: no 5xx, no stale read,
 and the page cache works again once memcached is back.
 
 The app runs under gunicorn with 2 workers on memcached of its own, with
-reader and writer threads (bench/faults/load.py's Load) sending requests all
+reader and writer threads (harness/faults/load.py's Load) sending requests all
 along. These are the short versions of `make faults`, which runs each fault
 for longer and reports the latencies; here every wait is for a number of
 requests, and the assertions are on counts.
@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from bench.faults.checks import check_reads
-from bench.faults.load import Load
-from bench.faults.rig import hang, unhang
+from harness.faults.checks import check_reads
+from harness.faults.load import Load
+from harness.faults.rig import hang, unhang
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from tasks import cache as keys
+from tasks import keys
 from tasks.models import Task
 from tasks.queries import load_tasks
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles.storage import staticfiles_storage
 
+from harness.services import Gunicorn
+from harness.visitor import Visitor
 from tests.conftest import database_url, stopped_log
-from tests.services import Gunicorn
-from tests.visitor import Visitor
 
 
 @pytest.mark.django_db(transaction=True)

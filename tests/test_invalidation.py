@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.db import transaction
 
-from tasks import cache as keys
+from tasks import keys
 from tasks.models import Task
 from tasks.queries import get_all_tasks
 

@@ -12,11 +12,11 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
+from harness.services import free_port
+from harness.visitor import Visitor
 from tasks.login_throttle import MAX_ATTEMPTS, WINDOW_SECONDS
 from tests.conftest import HttpsClient
-from tests.services import free_port
 from tests.test_security_headers import assert_protected
-from tests.visitor import Visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,14 +102,19 @@ def test_without_a_router_in_front_the_connections_own_address_counts(staff, set
 
 
 def test_while_memcached_is_down_throttling_fails_open_and_says_so(staff, caplog):
-    down = {"BACKEND": "config.memcached.MemCachierCache", "LOCATION": [f"127.0.0.1:{free_port()}"]}
+    assert log_in("wrong", "203.0.113.99")[0].status_code == 200  # counted: throttling is on
+    down = {"BACKEND": "memcachier_cache.MemCachierCache", "LOCATION": [f"127.0.0.1:{free_port()}"]}
     with override_settings(CACHES={"default": down, "template_fragments": down}):
-        with caplog.at_level(logging.WARNING, logger="config.memcached"):
+        with caplog.at_level(logging.WARNING, logger="tasks.login_throttle"):
             for _ in range(MAX_ATTEMPTS + 2):
                 assert log_in("wrong", "203.0.113.10")[0].status_code == 200
             response, client = log_in(PASSWORD, "203.0.113.10")
     assert response.status_code == 302
-    assert "throttling is off" in caplog.text
+    # Said once when it stops, not once per attempt; and again once it counts again.
+    assert caplog.text.count("throttling is off") == 1
+    with caplog.at_level(logging.WARNING, logger="tasks.login_throttle"):
+        assert log_in("wrong", "203.0.113.10")[0].status_code == 200
+    assert caplog.text.count("throttling is back on") == 1
 
 
 def test_a_concurrent_burst_gets_at_most_max_attempts_checked(start_app, admin_user):

@@ -3,7 +3,7 @@ No stale data: every read that starts after a write was acknowledged shows it.
 
 Writers add tasks and delete them, readers read the list, all at once,
 against gunicorn with 2 workers: a write handled by one worker must show in
-what the other serves from the shared cache. bench/faults/checks.py's check_reads
+what the other serves from the shared cache. harness/faults/checks.py's check_reads
 compares every read with every acknowledged write. With memcached and with
 the embedded default (a file cache shared by the workers); and across a
 memcached that was cut off while a task was added and another deleted, then
@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from bench.faults.checks import check_reads
-from bench.faults.load import STALE_LOAD, Load, Visitor, Write
+from harness.faults.checks import check_reads
+from harness.faults.load import STALE_LOAD, Load, Visitor, Write
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +41,7 @@ def test_writes_made_while_memcached_was_cut_off_show_once_it_is_back(rig):
     """memcached keeps the old list; the version bumps of the writes were lost.
 
     The worker that wrote, and the one that found memcached unusable while
-    serving reads, owe it a new version (tasks/cache.py): no one reads the
+    serving reads, owe it a new version (tasks/list_version.py): no one reads the
     old list once it is back.
     """
     rig = rig(seed_tasks=3, path=True)

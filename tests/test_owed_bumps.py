@@ -1,15 +1,15 @@
-"""A list-version bump this process couldn't store is owed (tasks/cache.py):
+"""A list-version bump this process couldn't store is owed (tasks/list_version.py):
 the cache isn't trusted until a later bump is stored."""
 
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from tasks import cache as keys
+from tasks import keys, list_version
 
 
 def test_a_bump_pays_only_the_failures_before_it_started():
-    owed = keys.OwedBumps()
+    owed = list_version.OwedBumps()
     failed_before = owed.failed  # thread A starts storing a bump
     owed.fail()  # thread B fails one meanwhile
     owed.pay(failed_before)  # A's bump is stored: it paid nothing of B's
@@ -26,9 +26,9 @@ def test_a_bump_the_backend_raises_on_is_owed_and_the_error_goes_on(tmp_path):
         directory.rmdir()
         directory.write_text("")  # where the directory was: no file can be written
         with pytest.raises(FileExistsError):
-            keys.bump_list_version()
-    assert not keys._owed.settled()
+            list_version.bump_list_version()
+    assert not list_version._owed.settled()
     # The cache works again: the next read stores a new version first.
-    version = keys.current_list_version()
-    assert keys.is_version(version)
-    assert keys._owed.settled()
+    version = list_version.current_list_version()
+    assert list_version.is_version(version)
+    assert list_version._owed.settled()

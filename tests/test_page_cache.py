@@ -8,7 +8,7 @@ from django.db import connection
 from django.middleware.csrf import _unmask_cipher_token
 from django.test.utils import CaptureQueriesContext
 
-from tasks import cache as keys
+from tasks import keys, list_version
 from tasks.models import Task
 from tests.conftest import HttpsClient
 
@@ -76,7 +76,7 @@ def test_every_visitor_gets_their_own_working_token(memcached_meter):
 
 def test_the_stored_page_holds_no_token_or_cookie(client):
     client.get("/")
-    version, content = keys.read_versioned(keys.INDEX_PAGE)
+    version, content = list_version.read_versioned(keys.INDEX_PAGE)
     assert content is not None
     assert b"CSRF-SLOT" in content
     assert client.cookies["csrftoken"].value.encode() not in content
@@ -96,7 +96,7 @@ def test_a_cookieless_request_gets_a_fresh_cookie_even_on_a_hit():
 def test_posts_and_error_pages_are_not_stored(client):
     response = client.post("/", {"name": ""})
     assert response.status_code == 400
-    assert keys.read_versioned(keys.INDEX_PAGE)[1] is None
+    assert list_version.read_versioned(keys.INDEX_PAGE)[1] is None
     page = client.get("/")
     assert page["X-Cache"] == "MISS"
     assert "Task name is required." not in page.content.decode()
@@ -148,7 +148,7 @@ PAGE_OF_100_BEFORE = 46_036
 
 
 def test_a_page_of_100_tasks_weighs_at_most_60_percent_of_before(client):
-    from bench.data import CHORES
+    from harness.data import CHORES
 
     Task.objects.bulk_create([Task(name=f"{CHORES[i % len(CHORES)]} #{i + 1}") for i in range(100)])
     client.get("/")
@@ -160,7 +160,7 @@ def test_a_page_of_100_tasks_weighs_at_most_60_percent_of_before(client):
 
 
 def test_a_hit_is_answered_before_the_view_and_unpickles_nothing(client, monkeypatch):
-    from config.memcached.values import BYTES, PICKLED
+    from memcachier_cache.values import BYTES, PICKLED
     from tasks import views
 
     Task.objects.create(name="cached")

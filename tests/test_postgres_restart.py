@@ -12,9 +12,9 @@ this test stops and starts; `make faults` has the longer version
 
 import time
 
-from bench.faults.checks import check_reads
-from bench.faults.load import Load
-from bench.faults.rig import Rig
+from harness.faults.checks import check_reads
+from harness.faults.load import Load
+from harness.faults.rig import Rig
 
 
 def test_the_app_reconnects_by_itself_after_postgresql_restarts(tmp_path):

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tasks import cache as keys
+from tasks import keys
 from tasks.models import Task
 from tasks.queries import get_all_tasks, load_tasks
 

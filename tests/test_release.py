@@ -12,18 +12,18 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from harness.services import Gunicorn
+from harness.visitor import Visitor
 from tasks.models import Task
-from tasks.release import fingerprint
+from tasks.release import SOURCES, fingerprint
 from tests.conftest import database_url
-from tests.services import Gunicorn
-from tests.visitor import Visitor
 
 ROOT = Path(__file__).resolve().parent.parent
 STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)"')
 
 
 def copy_of_the_project(folder):
-    for part in ("config", "tasks", "templates"):
+    for part in SOURCES:
         shutil.copytree(ROOT / part, folder / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "manage.py", folder)
     return folder

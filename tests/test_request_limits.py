@@ -1,6 +1,6 @@
 """
 A request body this app never needs is refused before anything reads it
-(config/request_limits.py): a 413, not a temporary file and then a 403.
+(tasks/request_limits.py): a 413, not a temporary file and then a 403.
 """
 
 import io

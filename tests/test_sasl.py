@@ -2,7 +2,8 @@
 
 A real memcached started with -S, checking logins against a sasldb made with
 saslpasswd2. The app runs under gunicorn, configured from MEMCACHIER_* exactly
-as in production, and its log is read afterwards.
+as in production, and its log is read afterwards. The backend's own login
+and its error are checked in memcachier_cache/tests/test_sasl.py.
 """
 
 import re
@@ -11,11 +12,11 @@ import bmemcached
 import pytest
 from bmemcached.exceptions import MemcachedException
 
-from config.memcached import MemCachierCache
-from config.memcached.server import AUTH_ERROR
+from harness.visitor import Visitor
+from memcachier_cache import MemCachierCache
+from memcachier_cache.server import AUTH_ERROR
 from tasks.models import Task
 from tests.conftest import SASL_PASSWORD, SASL_USER, stopped_log
-from tests.visitor import Visitor
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def run_app(start_app, sasl_memcached):
 
 
 def memcached_lines(log):
-    return [line for line in log.splitlines() if "config.memcached" in line]
+    return [line for line in log.splitlines() if "memcachier_cache" in line]
 
 
 def test_the_server_refuses_anyone_who_has_not_logged_in(sasl_memcached):
@@ -115,7 +116,7 @@ def test_wrong_credentials_serve_from_the_database_with_one_clear_error(
     lines = memcached_lines(log)
     assert len(lines) == 1, log
     assert re.fullmatch(
-        rf"ERROR config\.memcached: memcached {re.escape(app.env['MEMCACHIER_SERVERS'])} {message}"
+        rf"ERROR memcachier_cache: memcached {re.escape(app.env['MEMCACHIER_SERVERS'])} {message}"
         r".*MEMCACHIER_USERNAME and MEMCACHIER_PASSWORD.*",
         lines[0],
     ), lines[0]

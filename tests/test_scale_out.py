@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from bench.faults.checks import check_reads
-from bench.faults.load import Load, Visitor, first_hit
-from bench.faults.rig import TAGGED, memcached_holds, memcached_keys, server_items
+from harness.faults.checks import check_reads
+from harness.faults.load import Load, Visitor, first_hit
+from harness.faults.rig import TAGGED, memcached_holds, memcached_keys, server_items
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

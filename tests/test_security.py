@@ -23,12 +23,12 @@ import pytest
 from django.db import connection
 from django.views.debug import ExceptionReporter
 
-from tasks import cache as keys
+from harness.services import Runserver
+from harness.visitor import Visitor
+from tasks import keys, list_version
 from tasks.models import Task
 from tests.conftest import SASL_USER, HttpsClient, database_url, stopped_log
-from tests.services import Runserver
 from tests.test_settings import clean_env
-from tests.visitor import Visitor
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SAME_SITE = {"origin": "https://testserver"}
@@ -254,7 +254,7 @@ def test_the_shared_page_carries_nothing_of_the_visitor_it_was_rendered_for(djan
     alice.post("/987654/delete", {"csrfmiddlewaretoken": token_of(alice_page)}, headers=SAME_SITE)
     with_message = alice.get("/")
     assert "That task was already deleted." in with_message.content.decode()
-    stored = keys.read_versioned(keys.INDEX_PAGE)[1]
+    stored = list_version.read_versioned(keys.INDEX_PAGE)[1]
     assert stored is not None
 
     bob = HttpsClient(enforce_csrf_checks=True)

@@ -1,6 +1,6 @@
 """
 Every response says what it cost in a Server-Timing header
-(config/server_timing.py): the page cache's outcome, memcached round trips,
+(tasks/server_timing.py): the page cache's outcome, memcached round trips,
 SQL queries, template rendering and the total, each measured around the
 real calls. The counts here are checked against what Django and memcached
 count themselves.
@@ -11,9 +11,9 @@ import re
 import pytest
 from django.test import override_settings
 
+from harness.visitor import Visitor
 from tasks.models import Task
 from tests.test_page_cache import get_counted
-from tests.visitor import Visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +26,7 @@ def timing(response):
 
 
 def timing_of(response):
-    """timing() of a response from a real server (tests/visitor.py)."""
+    """timing() of a response from a real server (harness/visitor.py)."""
     return entries_of(response.headers["Server-Timing"])
 
 
@@ -101,7 +101,7 @@ def test_every_response_carries_one_the_admin_and_errors_included(client, admin_
 
 
 def test_on_the_embedded_file_cache_it_counts_operations(client, tmp_path):
-    files = {"BACKEND": "config.server_timing.TimedFileBasedCache", "LOCATION": str(tmp_path)}
+    files = {"BACKEND": "tasks.server_timing.TimedFileBasedCache", "LOCATION": str(tmp_path)}
     with override_settings(CACHES={"default": files, "template_fragments": files}):
         client.get("/")
         entries = timing(client.get("/"))

@@ -1,5 +1,5 @@
 """
-Sessions live in the cache and the database (config/sessions.py): a flush
+Sessions live in the cache and the database (tasks/sessions.py): a flush
 logs nobody out, and a logout is never undone by a cache outage.
 """
 
@@ -15,11 +15,11 @@ from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.test import override_settings
 
-from config.memcached.server import Server
-from config.sessions import LOGGED_OUT, SessionCacheUnavailable, SessionStore
+from harness.services import Memcached, free_port
+from harness.visitor import Visitor
+from memcachier_cache.server import Server
+from tasks.sessions import LOGGED_OUT, SessionCacheUnavailable, SessionStore
 from tests.conftest import HttpsClient
-from tests.services import Memcached, free_port
-from tests.visitor import Visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,8 +32,8 @@ def token_of(response):
 
 def test_sessions_are_cached_with_database_write_through():
     # Django's cached_db, with logouts made safe (Django's own session
-    # tests run on it too: test_django_contract.py).
-    assert settings.SESSION_ENGINE == "config.sessions"
+    # tests run on it too: test_sessions_django_suite.py).
+    assert settings.SESSION_ENGINE == "tasks.sessions"
     assert issubclass(SessionStore, cached_db.SessionStore)
 
 
@@ -142,7 +142,7 @@ def test_a_logout_memcached_cant_confirm_is_refused_and_never_undone(start_app, 
         own.stop()
 
 
-CACHE_DOWN = {"BACKEND": "config.memcached.MemCachierCache", "LOCATION": [f"127.0.0.1:{free_port()}"]}
+CACHE_DOWN = {"BACKEND": "memcachier_cache.MemCachierCache", "LOCATION": [f"127.0.0.1:{free_port()}"]}
 
 
 def test_a_logout_while_memcached_is_down_is_a_503_that_changes_nothing(client, admin_user):

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import Gunicorn, Runserver
-from tests.visitor import TOKEN, Visitor
+from harness.services import Gunicorn, Runserver
+from harness.visitor import TOKEN, Visitor
 
 ROOT = Path(__file__).resolve().parent.parent
 EDITORS = 45

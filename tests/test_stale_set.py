@@ -3,7 +3,7 @@
 import pytest
 from django.core.cache import cache
 
-from tasks import cache as keys
+from tasks import keys, list_version
 from tasks.models import Task
 from tasks.queries import get_all_tasks, load_tasks
 
@@ -13,13 +13,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_a_slow_reader_storing_old_rows_after_a_write_leaves_the_next_read_fresh():
     Task.objects.create(name="old")
     # Reader: the list is not cached; it reads the version, then the rows.
-    version, cached = keys.read_versioned(keys.TASK_LIST)
+    version, cached = list_version.read_versioned(keys.TASK_LIST)
     assert cached is None
     old_rows = load_tasks()
     # Writer: commits a new task; the version is bumped on commit.
     Task.objects.create(name="new")
     # Reader, late: stores the rows it read before the write.
-    keys.store_versioned(keys.TASK_LIST, version, old_rows)
+    list_version.store_versioned(keys.TASK_LIST, version, old_rows)
     assert cache.get(keys.TASK_LIST) == (version, old_rows)
     # The next read ignores them: they carry the old version.
     assert [t["name"] for t in get_all_tasks()] == ["old", "new"]

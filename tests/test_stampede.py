@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connections
 
-from config.memcached import MemCachierCache
+from memcachier_cache import MemCachierCache
 from tasks import queries
 from tasks.models import Task
 

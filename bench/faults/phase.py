@@ -3,8 +3,8 @@
 import time
 from dataclasses import dataclass
 
-from bench.faults.checks import check_reads, recovery, split, summarize, timeline
-from bench.faults.load import Load
+from harness.faults.checks import check_reads, recovery, split, summarize, timeline
+from harness.faults.load import Load
 
 
 def run_phase(rig, name, duration, args, fault=None, restore=None, baseline=None, load_options=None):

@@ -1,6 +1,6 @@
 """faults.md, from a fault run's results."""
 
-from bench.faults.load import STALE_LOAD
+from harness.faults.load import STALE_LOAD
 
 
 def fmt(value, unit=""):
@@ -47,7 +47,7 @@ def markdown(report):
         "Before: requests finished before the fault began; during: overlapping it; after: started once the "
         f'server was back. "Waited": requests (all, then GETs only) that took at least MEMCACHIER_TIMEOUT '
         f"({c['timeout']} s). A write waits that long once while memcached hangs: its version bump tries the "
-        "server even while the worker skips it (config/memcached/backend.py, set_now); reads skip it.",
+        "server even while the worker skips it (memcachier_cache/cache.py, set_now); reads skip it.",
         "",
         "| phase | window | requests | writes | 5xx | errors | p50 ms | p99 ms | > 50 ms | waited | reads waited "
         "| hit ratio |",

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 from bench.about import machine, versions
-from bench.faults.checks import SLOW_SECONDS, checks
 from bench.faults.phase import State
 from bench.faults.phases import PHASES, phase_baseline
 from bench.faults.report import markdown
-from bench.faults.rig import ROOT, Rig
+from harness.faults.checks import SLOW_SECONDS, checks
+from harness.faults.rig import ROOT, Rig
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -4,7 +4,7 @@ from django import template
 from django.core.cache import caches
 from django.utils.safestring import mark_safe
 
-from tasks import cache as keys
+from tasks import keys
 from tasks.page_cache import CSRF_SLOT
 
 register = template.Library()
@@ -21,7 +21,7 @@ def task_rows(parser, token):
     """{% task_rows task in tasks %}...{% endtask_rows %}
 
     A for loop whose body is a cached fragment per task, keyed on the task's
-    content (tasks.cache.task_row): like {% cache %} inside {% for %}, but
+    content (tasks.keys.task_row): like {% cache %} inside {% for %}, but
     with one get_many for all rows and one set_many for the misses:
     rebuilding a list of N rows costs 2 round trips, not N.
     """

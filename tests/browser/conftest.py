@@ -4,7 +4,7 @@ Playwright (pytest-playwright), against the app under gunicorn on loopback
 (the `app_server` fixture: real PostgreSQL and memcached).
 
 No browser is downloaded: Playwright launches the `chromium` program that
-`python -m tests.services packages` installs. CHROMIUM_PATH overrides it.
+`python -m harness.services packages` installs. CHROMIUM_PATH overrides it.
 
 Every page is watched (see Watch): a console error, an uncaught JavaScript
 error or a request for anything but loopback fails the test.
@@ -51,7 +51,7 @@ def chromium_path():
     if not Path(path).exists():
         pytest.fail(
             f"No Chromium at {path}. Install Debian's chromium package "
-            "(python -m tests.services packages) or set CHROMIUM_PATH."
+            "(python -m harness.services packages) or set CHROMIUM_PATH."
         )
     return path
 

@@ -1,15 +1,15 @@
 """
 The cache at work, as a reader of the guide watches it: in the browser's
 own Performance API (the Server-Timing entries of each page load), and on
-the admin's Cache page, whose screenshot the README shows.
+the admin's Cache page, whose screenshot docs/caching.md shows.
 """
 
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
+from harness.services import Memcached
 from tasks.models import Task
-from tests.services import Memcached
 
 from .browsing import log_in_to_admin, save_screenshot
 from .test_screenshots import seed_tasks

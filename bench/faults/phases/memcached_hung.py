@@ -3,7 +3,7 @@
 import signal
 
 from bench.faults.phase import run_phase
-from bench.faults.rig import hang, unhang
+from harness.faults.rig import hang, unhang
 
 
 def phase_hung(rig, args, state):

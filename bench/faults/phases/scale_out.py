@@ -1,8 +1,8 @@
 """Scale-out: three memcached servers; one holding a share of the keys (the {tasklist} ones or not) is stopped."""
 
-from bench.faults.checks import share
 from bench.faults.phase import run_phase
-from bench.faults.rig import TAGGED, memcached_keys, server_items
+from harness.faults.checks import share
+from harness.faults.rig import TAGGED, memcached_keys, server_items
 
 
 def scale_out(rig, args, state, name, tagged):

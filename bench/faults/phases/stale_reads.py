@@ -1,7 +1,7 @@
 """Stale reads: more writers and no pause, on memcached and on the embedded file cache."""
 
-from bench.faults.load import STALE_LOAD
 from bench.faults.phase import run_phase
+from harness.faults.load import STALE_LOAD
 
 
 def phase_stale_reads(rig, args, state):

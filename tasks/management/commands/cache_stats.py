@@ -1,13 +1,16 @@
 from django.core.management.base import BaseCommand
 
-from tasks import cache_control
+from tasks import cache_admin
 
 
 class Command(BaseCommand):
-    help = "Print the cache's own statistics, per memcached server, as the MemCachier dashboard shows them."
+    help = (
+        "Print the cache's own statistics: per memcached server, as the MemCachier dashboard shows them, "
+        "or the file cache's items and bytes."
+    )
 
     def handle(self, *args, **options):
-        for server in cache_control.server_stats():
+        for server in cache_admin.server_stats():
             if server["kind"] == "memcached":
                 self.print_memcached(server)
             else:
@@ -19,10 +22,10 @@ class Command(BaseCommand):
             self.stdout.write("  unreachable")
             return
         ratio = server["hit_ratio"]
-        for field, label in cache_control.MEMCACHED_FIELDS[:2]:
+        for field, label in cache_admin.MEMCACHED_FIELDS[:2]:
             self.stdout.write(f"  {label:<12} {server[field]}")
         self.stdout.write(f"  {'hit ratio':<12} {'n/a' if ratio is None else f'{100 * ratio:.1f}%'}")
-        for field, label in cache_control.MEMCACHED_FIELDS[2:]:
+        for field, label in cache_admin.MEMCACHED_FIELDS[2:]:
             value = server[field]
             self.stdout.write(f"  {label:<12} {'n/a' if value is None else value}")
 

@@ -1,12 +1,12 @@
 from django.core.management.base import BaseCommand
 
-from tasks import cache_control
+from tasks import cache_admin
 
 
 class Command(BaseCommand):
     help = (
         "Clear the task list's cached data: its version, rows, page and fragments. "
-        "With --all, clear the whole cache (memcached flush_all): sessions stay, "
+        "With --all, clear the whole cache (memcached flush_all, or every file of the file cache): sessions stay, "
         "since they are written through to the database."
     )
 
@@ -15,10 +15,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["all"]:
-            cache_control.flush_all()
+            cache_admin.flush_all()
             self.stdout.write("Cleared the whole cache.")
             return
-        present, total = cache_control.clear_app_keys()
+        present, total = cache_admin.clear_app_keys()
         self.stdout.write(
             f"Cleared the task list cache: {present} of {total} keys were present "
             "(version, rows, page, list and row fragments)."

@@ -1,0 +1,64 @@
+"""
+Every cache key of this app, and how long its entries live: built here and
+nowhere else (the task list's, and the admin login throttle's).
+
+Whatever is derived from the task list is keyed on, or stored with, the list
+version (tasks/list_version.py), and keyed on the release (tasks/release.py):
+docs/caching.md says why.
+"""
+
+import hashlib
+
+from django.core.cache.utils import make_template_fragment_key
+
+from tasks.release import fingerprint
+
+# How long derived entries live. Writes invalidate them at once; the TTL only
+# bounds what a write that could not reach memcached might leave behind.
+TTL_SECONDS = 10 * 60
+
+# The "{...}" hash tag puts these keys on one memcached server, so the version
+# and the entry it guards come back in one round trip (memcachier_cache/client.py).
+TAG = "{tasklist}"
+# Computed once per process, at import; gunicorn preloads the app.
+RELEASE = fingerprint()
+LIST_VERSION = f"{TAG}:version"
+TASK_LIST = f"{TAG}:rows:{RELEASE}"
+INDEX_PAGE = f"{TAG}:page:{RELEASE}"
+
+# Template fragment names, used by templates/tasks/index.html.
+LIST_FRAGMENT = "task-list"
+ROW_FRAGMENT = "task-row"
+
+
+def list_lock(version):
+    return f"{TAG}:rows-lock:{RELEASE}:{version}"
+
+
+def list_fragment_id(version):
+    """What the list's {% cache %} fragment varies on (templates/tasks/index.html)."""
+    return f"{RELEASE}:{version}"
+
+
+def list_fragment(version):
+    return make_template_fragment_key(LIST_FRAGMENT, [list_fragment_id(version)])
+
+
+def task_row(task):
+    # Keyed on everything a row shows, so any change to a task, through any
+    # path, renders a new row: the old fragment is simply never asked for.
+    return make_template_fragment_key(ROW_FRAGMENT, [RELEASE, task["id"], task["name"], task["updated_at"].isoformat()])
+
+
+def login_attempts(address):
+    """Admin login attempts from one client address (tasks/login_throttle.py).
+    Hashed: an address can be long, or odd."""
+    return f"login-attempts:{hashlib.sha256(address.encode()).hexdigest()[:32]}"
+
+
+def all_keys(tasks, version):
+    """Every key this app may have stored, for `manage.py clear_cache`."""
+    keys = [LIST_VERSION, TASK_LIST, INDEX_PAGE]
+    if version is not None:
+        keys += [list_lock(version), list_fragment(version)]
+    return keys + [task_row(task) for task in tasks]
