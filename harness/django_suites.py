@@ -26,14 +26,13 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
 import unittest
 from pathlib import Path
 
-from harness.services import Memcached, write_sasl_conf
+from harness.services import Memcached
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGURATIONS = ["one server", "three servers", "SASL"]
@@ -47,6 +46,16 @@ def pinned_django_version():
     """The Django version requirements.txt pins."""
     (version,) = re.findall(r"^Django==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
     return version
+
+
+def fetch_pinned_django_tests(folder):
+    """fetch_django_tests() for the Django requirements.txt pins, which must be the one installed."""
+    import django
+
+    version = pinned_django_version()
+    if django.__version__ != version:
+        raise RuntimeError(f"Django {django.__version__} is installed, requirements.txt pins {version}")
+    return fetch_django_tests(version, folder)
 
 
 def fetch_django_tests(version, folder):
@@ -81,9 +90,7 @@ def start_servers(configuration):
         return [Memcached().start()], []
     if configuration == "three servers":
         return [Memcached().start() for _ in range(3)], []
-    folder = write_sasl_conf({SASL_USER: SASL_PASSWORD})
-    server = Memcached(sasl_conf_dir=folder).start()
-    server.sasl_folder = folder
+    server = Memcached.requiring_login({SASL_USER: SASL_PASSWORD}).start()
     return [server], ["--username", SASL_USER, "--password", SASL_PASSWORD]
 
 
@@ -129,9 +136,7 @@ def run_everywhere(django_tests, backends, folder, options=()):
                 process.kill()
             log.close()
             for server in servers:
-                server.stop()
-                if hasattr(server, "sasl_folder"):
-                    shutil.rmtree(server.sasl_folder)
+                server.remove()
     results = {}
     for key, (process, _, report, log) in runs.items():
         assert process.returncode == 0, Path(log.name).read_text()[-3000:]

@@ -130,6 +130,11 @@ class Memcached:
         self.sasl_conf_dir = sasl_conf_dir
         self.process = None
 
+    @classmethod
+    def requiring_login(cls, users):
+        """A memcached that requires a SASL login of one of users ({name: password})."""
+        return cls(sasl_conf_dir=write_sasl_conf(users))
+
     @property
     def address(self):
         return f"127.0.0.1:{self.port}"
@@ -155,6 +160,12 @@ class Memcached:
 
     def kill(self):
         self.stop(signal.SIGKILL)
+
+    def remove(self):
+        """Stop, and delete the SASL folder if it has one."""
+        self.stop()
+        if self.sasl_conf_dir:
+            shutil.rmtree(self.sasl_conf_dir, ignore_errors=True)
 
 
 class Postgres:
