@@ -3,44 +3,32 @@ In-process costs of a cached page, on the benchmark's real memcached:
 
 - signing(): what the HMAC that authenticates every value
   (memcachier_cache/values.py) costs a page hit and a rebuild;
-- hit_profile(): where a page hit's time goes, from cProfile, against the
-  constant view (the ceiling) under the same middleware, and against the
-  same hit without the Server-Timing middleware.
+- hit_profile(): where each microsecond of a page hit goes, in parts that
+  add up to the whole; against the constant view (the ceiling) under the
+  same middleware.
 
 Django's WSGI handler is called directly, as gunicorn calls it, with no HTTP
-in between. Timed with timeit, best of several repeats: the cost itself,
-not the noise of a shared machine.
+in between. Totals are CPU time (time.thread_time), best of several
+repeats, the variants alternating: the cost itself, not the noise of a
+shared machine.
 """
 
-import cProfile
-import io
-import pstats
+import statistics
+import time
 import timeit
 
-REPEATS = 7
+REPEATS = 5
 # A returning visitor, as under wrk (bench/wrk.lua): with a CSRF cookie.
 HEADERS = {
     "HTTP_HOST": "127.0.0.1",
     "HTTP_X_FORWARDED_PROTO": "https",
     "HTTP_COOKIE": "csrftoken=" + "k" * 32,
 }
-
-SERVER_TIMING = "tasks.server_timing.ServerTimingMiddleware"
-
-# What a hit's time is spent on: (label, the function whose cumulative time it is).
-PARTS = [
-    ("the memcached round trip (get_many of the version and the page)", "exchange"),
-    ("loading the page: HMAC and unzip once per new page, then kept (memcachier_cache/values.py)", "loads"),
-    ("a fresh masked CSRF token for the visitor (tasks/csrf_token.py)", "masked_token"),
-    ("putting the token in the page (with drawing it)", "_with_token"),
-    ("the CSRF cookie (CsrfViewMiddleware's response)", "process_response", "csrf.py"),
-    ("Content-Security-Policy header (django-csp)", "process_response", "csp/middleware.py"),
-    ("Server-Timing header", "header", "server_timing.py"),
-]
+PAGE_CACHE = "tasks.page_cache.PageCacheMiddleware"
 
 
 def best_us(function, number):
-    return min(timeit.repeat(function, number=number, repeat=REPEATS)) / number * 1e6
+    return min(timeit.repeat(function, number=number, repeat=REPEATS, timer=time.thread_time)) / number * 1e6
 
 
 def stored(cache, key):
@@ -62,7 +50,7 @@ def handler_without(middleware=()):
         return WSGIHandler()
 
 
-def wsgi_get(path, without=()):
+def wsgi_get(path, without=(), headers=HEADERS):
     """A function that GETs path through Django's WSGI handler, as gunicorn
     would; without: middleware (dotted paths) left out."""
     from django.test.client import RequestFactory
@@ -71,7 +59,7 @@ def wsgi_get(path, without=()):
     factory = RequestFactory()
 
     def get():
-        environ = factory._base_environ(PATH_INFO=path, REQUEST_METHOD="GET", **HEADERS)
+        environ = factory._base_environ(PATH_INFO=path, REQUEST_METHOD="GET", **headers)
         response = handler(environ, lambda status, headers: None)
         body = b"".join(response)
         response.close()
@@ -91,10 +79,10 @@ def signing(count):
     get()  # renders and stores the page and every row
     assert get()[0]["X-Cache"] == "HIT"
     values = cache._values
-    mac_key = values._mac_keys[0]
+    mac = values._macs[0]
 
     key, flags, data = stored(cache, keys.INDEX_PAGE)
-    page_mac = best_us(lambda: values._mac(mac_key, key, flags, data[32:]), 2000)
+    page_mac = best_us(lambda: values._mac(mac, key, flags, data[32:]), 2000)
     # The load of bytes not seen before: loads() keeps what it loaded, and
     # would answer from there.
     page_load = best_us(lambda: values._load(key, flags, data), 2000)
@@ -102,7 +90,7 @@ def signing(count):
 
     fragments = caches["template_fragments"]
     rows = [stored(fragments, row) for row in map(keys.task_row, load_tasks())]
-    rows_mac = best_us(lambda: [values._mac(mac_key, k, f, d[32:]) for k, f, d in rows], 20)
+    rows_mac = best_us(lambda: [values._mac(mac, k, f, d[32:]) for k, f, d in rows], 20)
     return {
         "tasks": count,
         "page_stored_bytes": len(data),
@@ -113,51 +101,95 @@ def signing(count):
     }
 
 
-def hit_profile(count, page_bytes, hits=2000):
-    """µs per page hit in all and per part (cumulative, so parts nest),
-    and the constant view's µs for a body as big."""
+class Mark:
+    """A middleware that notes the time a request passes it, going in and
+    coming out: between two marks is one middleware's own time."""
+
+    times = []
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        Mark.times.append(time.thread_time())
+        response = self.get_response(request)
+        Mark.times.append(time.thread_time())
+        return response
+
+
+def timed(function, into):
+    """function, its CPU time appended to into at each call."""
+
+    def call(*args, **kwargs):
+        started = time.thread_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            into.append(time.thread_time() - started)
+
+    return call
+
+
+def hit_profile(count, page_bytes, hits=3000):
+    """µs per page hit, and where each of them goes; and the constant
+    view's µs for a body as big.
+
+    The parts add up to the hit, in CPU time: Django's handler around the
+    middleware (the request object, the request_started/finished signals,
+    the response's iteration), each middleware above the page cache on its
+    own (a Mark on each side of it), the page cache's read (the get_many of
+    the version and the page: the round trip's system calls, the reply's
+    parsing, the HMAC check) and the rest of its work. Each part is its
+    median over the hits: a slow moment of a shared machine moves none.
+    """
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from tasks import list_version
+
     hit = wsgi_get("/")
     hit()
     assert hit()[0]["X-Cache"] == "HIT"
+    new_visitor = wsgi_get("/", headers={k: v for k, v in HEADERS.items() if k != "HTTP_COOKIE"})
     constant = wsgi_get(f"/constant/{page_bytes}")
-    untimed = wsgi_get("/", without={SERVER_TIMING})
-    assert "Server-Timing" not in untimed()[0]
-    # Alternating, best of each: a 1% difference is below the noise of
-    # one measurement after the other.
-    total_us = untimed_us = float("inf")
-    for _ in range(3):
-        total_us = min(total_us, best_us(hit, hits // 10))
-        untimed_us = min(untimed_us, best_us(untimed, hits // 10))
-    constant_us = best_us(constant, hits // 10)
+    hit_us = new_visitor_us = constant_us = float("inf")
+    for _ in range(3):  # alternating: a slow moment of the machine hits each
+        hit_us = min(hit_us, best_us(hit, hits // 10))
+        new_visitor_us = min(new_visitor_us, best_us(new_visitor, hits // 10))
+        constant_us = min(constant_us, best_us(constant, hits // 10))
 
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(hits):
-        hit()
-    profiler.disable()
-    stats = pstats.Stats(profiler, stream=io.StringIO()).stats
-
-    def cumulative(function, where=""):
-        return sum(
-            seconds
-            for (file, _, name), (_, _, _, seconds, _) in stats.items()
-            if name == function and file.endswith(where)
-        )
-
-    profiled = cumulative("__call__", "handlers/wsgi.py")
-    missing = [label for label, *function in PARTS if not cumulative(*function)]
-    if missing:
-        # A part that took no time at all was renamed or moved: say so
-        # rather than report 0%.
-        raise RuntimeError(f"the profile found none of: {missing}; update bench/costs.py PARTS")
-    parts = [
-        {"part": label, "share": round(cumulative(*function) / profiled, 3) if profiled else None}
-        for label, *function in PARTS
+    above = settings.MIDDLEWARE[: settings.MIDDLEWARE.index(PAGE_CACHE) + 1]
+    marked = [entry for name in above for entry in ("bench.costs.Mark", name)]
+    with override_settings(MIDDLEWARE=marked):
+        marked_hit = wsgi_get("/")
+    samples, reads = [], []
+    read_versioned = list_version.read_versioned
+    list_version.read_versioned = timed(read_versioned, reads)
+    try:
+        for _ in range(hits):
+            Mark.times.clear()
+            started = time.thread_time()
+            marked_hit()
+            total = time.thread_time() - started
+            down, up = Mark.times[: len(above)], Mark.times[len(above) :][::-1]
+            own = [(down[i + 1] - down[i]) + (up[i] - up[i + 1]) for i in range(len(above) - 1)]
+            page_cache = up[-1] - down[-1]
+            samples.append([total - (up[0] - down[0]), *own, reads[-1], page_cache - reads[-1]])
+    finally:
+        list_version.read_versioned = read_versioned
+    labels = [
+        "Django's handler: the request, the signals, the response's iteration",
+        *(f"middleware: {name}" for name in above[:-1]),
+        "page cache: the read (get_many of the version and the page: system calls, parsing, HMAC check)",
+        "page cache: the rest (the Host check, the visitor's token, the response)",
     ]
     return {
         "tasks": count,
-        "hit_us": round(total_us, 1),
-        "hit_without_server_timing_us": round(untimed_us, 1),
+        "hit_us": round(hit_us, 1),
+        "new_visitor_hit_us": round(new_visitor_us, 1),
         "constant_us": round(constant_us, 1),
-        "parts": parts,
+        "parts": [
+            {"part": label, "us": round(statistics.median(column) * 1e6, 1)}
+            for label, column in zip(labels, zip(*samples, strict=True), strict=True)
+        ],
     }

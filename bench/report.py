@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench.peers import report as peers
 from bench.plots import PLOTS, plot
 from bench.selection import SCENARIOS, delayed, nearest_tasks, one, runs_of
 
@@ -202,31 +203,37 @@ def signing_table(costs):
 
 
 def profile_tables(profiles):
-    """bench/costs.py's hit profile: the hit against the constant view, and where its time goes."""
+    """bench/costs.py's hit profile: the hit against the constant view, and where each µs goes."""
     totals = table(
-        ["tasks", "page hit (µs)", "constant view, same bytes (µs)", "hit / constant"],
+        ["tasks", "page hit (µs)", "new visitor's hit (µs)", "constant view, same bytes (µs)", "hit / constant"],
         [
-            [f"{p['tasks']:,}", number(p["hit_us"]), number(p["constant_us"]), f"{p['hit_us'] / p['constant_us']:.2f}"]
+            [
+                f"{p['tasks']:,}",
+                number(p["hit_us"]),
+                number(p.get("new_visitor_hit_us", 0)),
+                number(p["constant_us"]),
+                f"{p['hit_us'] / p['constant_us']:.2f}",
+            ]
             for p in profiles
         ],
     )
     n = min(profiles, key=lambda p: abs(p["tasks"] - COMPARED_TASKS))
+    total = sum(part["us"] for part in n["parts"])
     parts = table(
-        ["Part of a page hit (cumulative: parts may nest)", "share", "µs"],
-        [[part["part"], f"{part['share']:.1%}", number(part["share"] * n["hit_us"], 0)] for part in n["parts"]],
+        ["Part of a page hit (the parts add up to the hit)", "µs", "share"],
+        [[part["part"], f"{part['us']:.1f}", f"{part['us'] / total:.0%}"] for part in n["parts"]],
     )
-    found = [
+    return [
         totals,
-        f"Where a page hit's time goes, at {n['tasks']:,} tasks (cProfile, {n['hit_us']:.0f} µs a hit):",
+        f"Where each microsecond of a returning visitor's page hit goes, at {n['tasks']:,} tasks "
+        "(each part's median CPU time over the hits; bench/costs.py hit_profile):",
         parts,
     ]
-    if "hit_without_server_timing_us" in n:
-        cost = n["hit_us"] - n["hit_without_server_timing_us"]
-        found.append(
-            f"The same hit without the Server-Timing middleware: {n['hit_without_server_timing_us']:.0f} µs "
-            f"(best of alternating runs): a difference of {cost:+.1f} µs, {cost / n['hit_us']:+.1%} of a hit."
-        )
-    return found
+
+
+def source(issue):
+    """Where a target comes from: an issue's number, or a word (the peers' rows)."""
+    return f"issue {issue}" if isinstance(issue, int) else issue
 
 
 def markdown(report):
@@ -234,8 +241,8 @@ def markdown(report):
         header(report),
         "## Targets",
         "\n".join(
-            f"- **{'PASS' if passed else 'MISSED'}** (issue {issue}): {text}."
-            for issue, text, passed in targets(report)
+            f"- **{'PASS' if passed else 'MISSED'}** ({source(issue)}): {text}."
+            for issue, text, passed in targets(report) + peers.targets(report)
         ),
     ]
     for scenario, title in SCENARIOS.items():
@@ -252,6 +259,7 @@ def markdown(report):
                 parts.append(load_table(report, runs, is_delayed))
     if report.get("costs"):
         parts += ["## What authenticating every cached value costs (in process)", signing_table(report["costs"])]
+    parts += peers.section(report)
     if report.get("profile"):
         parts += ["## A page hit against the constant view (in process)", *profile_tables(report["profile"])]
     parts += [

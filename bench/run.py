@@ -1,7 +1,7 @@
 """
 The load benchmark: what each caching layer buys, every mode in one run.
 
-    make bench                       # the full run, about 15 minutes on 2 cores
+    make bench                       # the full run, about 17 minutes on 2 cores
     make bench BENCH_ARGS=--quick    # the smoke run CI does, about a minute
     python -m bench.report           # tables and plots again from results.json
 
@@ -17,6 +17,9 @@ on loopback. The parts, each in a module of its own:
   (harness/delay.py: a 1 ms round trip, like a hosted memcache); and the
   ceiling, a constant Django view through the app's middleware, serving a
   body as big as the task page;
+- bench/peers/: the app's page hit at 100 tasks beside two peers on the
+  same servers, in alternating rounds: the guide's Flask app in its final
+  state, and a minimal Django site with cache_page (--no-peers skips them);
 - bench/costs.py: in process, what the HMAC on every cached value costs, and
   where a page hit's time goes.
 
@@ -45,6 +48,7 @@ from bench.about import machine, versions
 from bench.counting import Counters
 from bench.load import GUNICORN_CONFIG, WORKERS
 from bench.modes import CEILINGS, MODES, bench_mode
+from bench.peers import phase as peers
 from harness.data import seed
 from harness.delay import calibrated_proxy
 from harness.services import Memcached, Postgres, find_program
@@ -66,11 +70,16 @@ def parse_args(argv):
     parser.add_argument("--write-every", type=int, default=100, help="reads per write, mixed load")
     parser.add_argument("--rtt-ms", type=float, default=1.0, help="memcached round trip, delayed runs")
     parser.add_argument("--out", type=Path, help="results folder (default: bench/results, a temp dir with --quick)")
+    parser.add_argument(
+        "--peers", action=argparse.BooleanOptionalAction, default=True, help="the peers phase (bench/peers/)"
+    )
+    parser.add_argument("--peer-rounds", type=int, default=5, help="alternating rounds of the peers phase")
+    parser.add_argument("--peer-duration", type=int, default=3, help="seconds per wrk run of the peers phase")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 tasks, 1 s per run")
     args = parser.parse_args(argv)
     if args.quick:
         # Shorter defaults; options given explicitly still win.
-        parser.set_defaults(tasks="10", duration=1, warmup=1, repeats=3)
+        parser.set_defaults(tasks="10", duration=1, warmup=1, repeats=3, peer_rounds=2, peer_duration=1)
         args = parser.parse_args(argv)
     # bench/results holds the full run the docs link to: a smoke run must
     # not replace it.
@@ -88,6 +97,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if not find_program("wrk"):
         sys.exit("wrk is missing: apt-get install wrk (or `make bench`, which installs it)")
+    if args.peers:
+        peers.check_venv()
     started = time.monotonic()
     results, page_sizes = [], {}
     report = {
@@ -107,8 +118,9 @@ def main(argv=None):
             "tasks": args.tasks,
             "modes": args.modes,
             "quick": args.quick,
+            "peers": args.peers,
         },
-        "labels": {**{mode: label for mode, (label, _) in MODES.items()}, **CEILINGS},
+        "labels": {**{mode: label for mode, (label, _) in MODES.items()}, **CEILINGS, **peers.LABELS},
         "versions": versions(),
     }
     with ExitStack() as stack:
@@ -130,6 +142,8 @@ def main(argv=None):
         for mode in sorted(args.modes, key=lambda m: m != "page"):
             for delayed in (False, True):
                 bench_mode(mode, delayed, services, counters, args, results, page_sizes)
+        if args.peers:
+            report["peers"] = peers.run(services, counters, args)
         report["costs"], report["profile"] = [], []
         for count in args.tasks:
             seed(count)

@@ -3,8 +3,10 @@
 --   wrk ... -s bench/wrk.lua URL -- PATH COOKIE TOKEN [WRITE_EVERY FIRST_NEW_ID THREADS]
 --
 -- Every request carries the visitor's csrftoken cookie, as a returning
--- browser's would. With WRITE_EVERY > 0, one request in WRITE_EVERY + 1 is a
--- write: a real CSRF-protected POST with the cookie and the page's token.
+-- browser's would; an empty COOKIE sends none, as a new visitor would
+-- (bench/peers/phase.py). With WRITE_EVERY > 0, one request in
+-- WRITE_EVERY + 1 is a write: a real CSRF-protected POST with the cookie
+-- and the page's token.
 -- Writes alternate between adding a task and deleting one that was added,
 -- so the list stays near its seeded size whatever the run's length.
 -- done() prints one line "WRK_JSON {...}" for bench/run.py to read.
@@ -23,7 +25,9 @@ function init(args)
   write_every = tonumber(args[4] or "0")
   first_new_id = tonumber(args[5] or "0")
   threads = tonumber(args[6] or "1")
-  wrk.headers["Cookie"] = cookie
+  if args[2] ~= "" then
+    wrk.headers["Cookie"] = cookie
+  end
   read_request = wrk.format("GET", path)
   sent = 0
   writes = 0

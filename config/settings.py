@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -73,7 +73,6 @@ INSTALLED_APPS = [
     # Before staticfiles, so runserver serves static files the way gunicorn will.
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
-    "csp",
     "tasks",
 ]
 
@@ -84,19 +83,18 @@ MIDDLEWARE = [
     # A header only: high up, so that the cached page's early answer has it too.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response,
-    # the cached page and the error pages included.
-    "csp.middleware.CSPMiddleware",
-    "config.permissions_policy.PermissionsPolicyMiddleware",
+    # the cached page and the error pages included, each built once.
+    "config.response_headers.ResponseHeadersMiddleware",
     # A body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413 before anything reads it.
     "tasks.request_limits.RequestBodyLimitMiddleware",
+    # A hit on the cached page is answered here (tasks/page_cache.py), with
+    # none of the work of the middleware below, URL resolving, the view or
+    # any template.
+    "tasks.page_cache.PageCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    # A hit on the cached page is answered here (tasks/page_cache.py): after
-    # the middleware whose work its response needs (a CSRF cookie,
-    # Content-Length), before URL resolving, the view and any template.
-    "tasks.page_cache.PageCacheMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # A logout memcached can't confirm: a 503 that says so (tasks/sessions.py).
@@ -147,7 +145,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: MemCachier (or any memcached) when MEMCACHIER_SERVERS is set.
 MEMCACHIER_SERVERS = env_list("MEMCACHIER_SERVERS")
@@ -270,20 +267,18 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Content-Security-Policy (django-csp): this site's own files only, no inline
-# script or style anywhere (the admin's included), no framing, forms that
-# post only here. The browser tests fail on any violation.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF],
-        "style-src": [SELF],
-        "img-src": [SELF],
-        "object-src": [NONE],
-        "base-uri": [NONE],
-        "frame-ancestors": [NONE],
-        "form-action": [SELF],
-    }
+# Content-Security-Policy (Django's own): this site's own files only, no
+# inline script or style anywhere (the admin's included), no framing, forms
+# that post only here. The browser tests fail on any violation.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
 }
 # Browser features this site never uses, off for it and anything it embeds.
 PERMISSIONS_POLICY = (

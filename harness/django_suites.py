@@ -5,11 +5,12 @@ backend, on real memcached servers, and write what failed as JSON.
     python -m harness.django_suites DJANGO_TESTS BACKEND SERVERS REPORT
         [--username U --password P] [--session-engine MODULE]
 
-DJANGO_TESTS is the tests/ folder of Django's source distribution
-(fetch_django_tests). The tests are Django's, run as Django runs them
-against its own memcached backends: this module only configures Django and
-picks the classes. The database is DATABASE_URL's, or SQLite in memory
-without it.
+DJANGO_TESTS is the tests/ folder of Django's source distribution, of the
+Django this Python runs (fetch_installed_django_tests): 6.1's tests on 6.1,
+5.2's on 5.2. The tests are Django's, run as Django runs them against its
+own memcached backends: this module only configures Django and picks the
+classes. Deprecation warnings are errors in each run, as in pytest.ini.
+The database is DATABASE_URL's, or SQLite in memory without it.
 
 By default it runs the backend tests (BaseMemcachedTests, as BackendTests)
 and the cached-session tests (CacheDBSessionTests, CacheSessionTests):
@@ -25,7 +26,6 @@ server, three, SASL) at once, each on memcached servers of its own.
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tarfile
@@ -37,25 +37,21 @@ from harness.services import Memcached
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGURATIONS = ["one server", "three servers", "SASL"]
 SASL_USER, SASL_PASSWORD = "contract-user", "contract-Pw-6e1d0b"
+# pytest.ini's filterwarnings, for the runs' own processes. On the command
+# line, not warnings.simplefilter(): unittest's runner resets the filters to
+# "default" unless the interpreter was given -W options.
+DEPRECATIONS_AS_ERRORS = ["-W", "error::DeprecationWarning", "-W", "error::PendingDeprecationWarning"]
 
 
 # --- the runs, from a test ------------------------------------------------------
 
 
-def pinned_django_version():
-    """The Django version requirements.txt pins."""
-    (version,) = re.findall(r"^Django==(\S+)$", (ROOT / "requirements.txt").read_text(), re.MULTILINE)
-    return version
-
-
-def fetch_pinned_django_tests(folder):
-    """fetch_django_tests() for the Django requirements.txt pins, which must be the one installed."""
+def fetch_installed_django_tests(folder):
+    """fetch_django_tests() for the Django this Python runs: the version
+    its requirements file pins exactly (requirements.txt, requirements-lts.txt)."""
     import django
 
-    version = pinned_django_version()
-    if django.__version__ != version:
-        raise RuntimeError(f"Django {django.__version__} is installed, requirements.txt pins {version}")
-    return fetch_django_tests(version, folder)
+    return fetch_django_tests(django.__version__, folder)
 
 
 def fetch_django_tests(version, folder):
@@ -103,6 +99,8 @@ def run_everywhere(django_tests, backends, folder, options=()):
     tests spend most of their time sleeping (expiry is in seconds), so the
     runs overlap instead of queueing.
     """
+    import django
+
     runs = {}
     try:
         for backend_name, backend in backends.items():
@@ -114,6 +112,7 @@ def run_everywhere(django_tests, backends, folder, options=()):
                 process = subprocess.Popen(
                     [
                         sys.executable,
+                        *DEPRECATIONS_AS_ERRORS,
                         "-m",
                         "harness.django_suites",
                         str(django_tests),
@@ -140,8 +139,12 @@ def run_everywhere(django_tests, backends, folder, options=()):
     results = {}
     for key, (process, _, report, log) in runs.items():
         assert process.returncode == 0, Path(log.name).read_text()[-3000:]
-        results[key] = json.loads(report.read_text())
-        print(f"{key[0]}, {key[1]}: {len(results[key]['failed'])} of {results[key]['ran']} failed")
+        report = results[key] = json.loads(report.read_text())
+        classes = ", ".join(f"{name} {count}" for name, count in report["tests"].items())
+        print(
+            f"{key[0]}, {key[1]}, Django {django.__version__}: {report['ran']} ran ({classes}), "
+            f"{len(report['failed'])} failed, {len(report['skipped'])} skipped"
+        )
     return results
 
 

@@ -2,7 +2,7 @@
 Real PostgreSQL and memcached servers on free loopback ports, for the tests
 and the benchmarks.
 
-    python -m harness.services packages [--memcached-only]         # install what's missing (root)
+    python -m harness.services packages [--memcached-only|--peers] # install what's missing (root)
     python -m harness.services run [--memcached-only] -- CMD ...   # CMD with the servers' env set
 
 `run` starts one PostgreSQL and one memcached, sets DATABASE_URL and
@@ -10,6 +10,9 @@ MEMCACHIER_SERVERS for CMD, and stops both afterwards, whatever happens.
 With --memcached-only it starts memcached alone and sets no DATABASE_URL:
 for the backend's own tests (memcachier_cache/tests/), which need nothing
 else (the packages for memcached and its SASL logins, likewise).
+`packages --peers` installs only what building the benchmark's peers
+needs (bench/peers/, the Makefile's .venv-peers rule); `make test` never asks
+for it.
 The classes are used directly by tests that stop, hang or add servers.
 """
 
@@ -20,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from contextlib import ExitStack, contextmanager
@@ -36,6 +40,17 @@ PACKAGES = {
 }
 # What the backend's own tests need: memcached, and SASL logins to it.
 MEMCACHED_PACKAGES = {command: PACKAGES[command] for command in ("memcached", "saslpasswd2")}
+# What the benchmark's peers need to build (bench/peers/requirements.txt):
+# pylibmc, the guide's memcached client, has only an sdist, compiled against
+# libmemcached (which brings SASL's headers) and zlib. Headers are files, not
+# commands: a path here means "this file exists".
+PEER_PACKAGES = {
+    "gcc": "build-essential",
+    "/usr/include/libmemcached/memcached.h": "libmemcached-dev",
+    "/usr/include/zlib.h": "zlib1g-dev",
+    # Debian's python3-dev only helps Debian's Python; pyenv's has its own.
+    str(Path(sysconfig.get_paths()["include"]) / "Python.h"): "python3-dev",
+}
 
 
 def is_root():
@@ -51,8 +66,14 @@ def find_program(name):
     return candidates[-1] if candidates else None
 
 
+def is_present(command_or_path):
+    if command_or_path.startswith("/"):
+        return Path(command_or_path).exists()
+    return find_program(command_or_path) is not None
+
+
 def ensure_packages(packages=PACKAGES):
-    missing = sorted({pkg for cmd, pkg in packages.items() if not find_program(cmd)})
+    missing = sorted({pkg for what, pkg in packages.items() if not is_present(what)})
     if not missing:
         return
     if not is_root() or not shutil.which("apt-get"):
@@ -398,11 +419,14 @@ def service_env(postgres, memcached):
 
 def main(argv):
     options = argv[1 : argv.index("--")] if "--" in argv else argv[1:]
-    if not set(options) <= {"--memcached-only"}:
+    if not set(options) <= {"--memcached-only", "--peers"}:
         sys.exit(__doc__)
     memcached_only = "--memcached-only" in options
     if argv[:1] == ["packages"]:
-        ensure_packages(MEMCACHED_PACKAGES if memcached_only else PACKAGES)
+        if "--peers" in options:
+            ensure_packages(PEER_PACKAGES)
+        else:
+            ensure_packages(MEMCACHED_PACKAGES if memcached_only else PACKAGES)
         return 0
     if argv[:1] == ["run"] and "--" in argv:
         command = argv[argv.index("--") + 1 :]

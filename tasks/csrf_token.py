@@ -1,24 +1,28 @@
 """
 A visitor's masked CSRF token, exactly as Django's get_token makes it, in a
-fifth of the time: every response of the cached page needs one.
+fraction of the time: every response of the cached page needs one.
 
 Django masks the secret in the visitor's cookie with 32 fresh random
 characters per response (against BREACH), drawing each with
-secrets.choice: about 40 µs a token, a tenth of a page hit. Here the mask
-comes from os.urandom, a byte a character, bytes that would favour some
-characters thrown away, so every character is as likely as with
-secrets.choice; the cipher is Django's. Django's middleware unmasks it as
-its own (tests/test_csrf_token.py checks that it does).
+secrets.choice, and makes a new visitor's secret the same way: about 40 µs
+a token. Here the characters come from os.urandom, a byte each, mapped with
+bytes.translate; bytes that would favour some characters are thrown away,
+so every character is as likely as with secrets.choice. The cipher and the
+request.META keys are Django's (django/middleware/csrf.py): its middleware
+unmasks the token and sets the cookie as for its own (tests/test_csrf_token.py).
 """
 
 import secrets
 
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
 
-CHARS = CSRF_ALLOWED_CHARS
-POSITION = {char: position for position, char in enumerate(CHARS)}
+CHARS = CSRF_ALLOWED_CHARS.encode()
+SIZE = len(CHARS)
 # Bytes under this map evenly onto the 62 characters (4 times each).
-UNBIASED = 256 - 256 % len(CHARS)
+UNBIASED = 256 - 256 % SIZE
+REJECTED = bytes(range(UNBIASED, 256))
+TO_CHAR = bytes(CHARS[byte % SIZE] for byte in range(UNBIASED)) + REJECTED
+TO_POSITION = bytes.maketrans(CHARS, bytes(range(SIZE)))
 
 
 def masked_token(request, renew_cookie=True):
@@ -29,20 +33,24 @@ def masked_token(request, renew_cookie=True):
     """
     secret = request.META.get("CSRF_COOKIE")
     if secret is None:
-        # A new visitor: Django makes the secret and sets the cookie. (A
-        # malformed cookie was replaced by CsrfViewMiddleware already, which
-        # sends the new one whatever renew_cookie says.)
-        return get_token(request)
-    if renew_cookie:
+        # A new visitor (CsrfViewMiddleware's process_request found no
+        # cookie): a new secret, and the cookie to carry it, as
+        # django.middleware.csrf._add_new_csrf_cookie does.
+        secret = random_chars(CSRF_SECRET_LENGTH).decode()
+        request.META["CSRF_COOKIE"] = secret
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
+    elif renew_cookie:
         request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
     mask = random_chars(CSRF_SECRET_LENGTH)
-    size = len(CHARS)
-    cipher = "".join(CHARS[(POSITION[s] + POSITION[m]) % size] for s, m in zip(secret, mask, strict=True))
-    return mask + cipher
+    # The secret was checked by CsrfViewMiddleware: allowed characters only.
+    pairs = zip(secret.encode().translate(TO_POSITION), mask.translate(TO_POSITION), strict=True)
+    cipher = bytes(CHARS[(s + m) % SIZE] for s, m in pairs)
+    return (mask + cipher).decode()
 
 
 def random_chars(count):
-    chars = []
+    """count random CSRF_ALLOWED_CHARS, as bytes."""
+    chars = b""
     while len(chars) < count:
-        chars += [CHARS[byte % len(CHARS)] for byte in secrets.token_bytes(count) if byte < UNBIASED]
-    return "".join(chars[:count])
+        chars += secrets.token_bytes(count + 8).translate(TO_CHAR, REJECTED)
+    return chars[:count]

@@ -8,20 +8,26 @@ cache"). Here the page is rendered with a CSRF *slot* instead of a token,
 stored once as bytes together with the list version it was built from, and
 every response gets its visitor's own token put into the slot.
 
-Its place in MIDDLEWARE is after Django's session, common and CSRF middleware
-(whose work a response needs: Content-Length, the visitor's CSRF cookie), and
-before URL resolving, the view and any template: a hit is one get_many
-(version + page, on one server), zero SQL, nothing unpickled. On a miss the
-view renders the list from request.list_version, the version the page will
-be stored under, so that the page is never stored under a newer version than
+Its place in MIDDLEWARE is right under the middleware that every response
+needs (Server-Timing, the security headers, the body limit), above the
+session, common and CSRF middleware, URL resolving, the view and any
+template: a hit is one get_many (version + page, on one server), zero SQL,
+nothing unpickled, and none of the work of the middleware below. What a hit
+needs of theirs it does here, with Django's own code: the Host check
+(request.get_host), the visitor's CSRF secret and cookie (CsrfViewMiddleware's
+process_request and process_response), Content-Length. On a miss the view
+renders the list from request.list_version, the version the page will be
+stored under, so that the page is never stored under a newer version than
 the list it shows.
 """
 
-from functools import cache
+import time
+from functools import cache, lru_cache
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.utils.http import http_date
 
@@ -46,6 +52,8 @@ def index_path():
 class PageCacheMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+        # Django's CSRF middleware, for the two steps a hit needs of it.
+        self.csrf = CsrfViewMiddleware(get_response)
 
     def __call__(self, request):
         if request.path_info != index_path():
@@ -53,11 +61,12 @@ class PageCacheMiddleware:
         why_not = _why_not_shared(request)
         if why_not:
             record_page(f"bypass: {why_not}")
-            return personalize(request, self.get_response(request))
-        version, content = list_version.read_versioned(keys.INDEX_PAGE)
-        if content is not None:
+            return self.personalize(request, self.get_response(request))
+        request.get_host()  # DisallowedHost (a 400) before anything is served
+        version, stored = list_version.read_versioned(keys.INDEX_PAGE)
+        if stored is not None and (page := _page_of(stored)):
             record_page("hit")
-            return personalized(request, content)
+            return self.personalized(request, *page)
         request.list_version = version
         # Every write while rebuilding is keyed on, or carries, the version it
         # was built from: one that is lost leaves nothing stale, so none waits
@@ -66,43 +75,60 @@ class PageCacheMiddleware:
             response = self.get_response(request)
             why_not = "cache unavailable" if version is None else _why_not_stored(request, response)
             if not why_not:
-                list_version.store_versioned(keys.INDEX_PAGE, version, response.content)
+                list_version.store_versioned(keys.INDEX_PAGE, version, _stored(response.content))
         record_page(f"miss, not stored: {why_not}" if why_not else "miss")
-        return personalize(request, response)
+        return self.personalize(request, response)
+
+    def personalized(self, request, slots, content):
+        """A hit: a response of the cached content (bytes, with this many
+        slots) made for this visitor.
+
+        A hit does not send back the CSRF cookie the visitor already sent.
+        Django re-sends it with every token only to renew its expiry (a
+        year, CSRF_COOKIE_AGE); that Set-Cookie was a tenth of a hit's own
+        work. A render still renews it, as get_token does (a page is
+        rendered for whoever loads it first after each change to the list).
+        A reader who only ever gets hits keeps the cookie until a year after
+        it was last set; the next load then sets a new one, and only a form
+        left open across that moment is refused, once. A new visitor, or one
+        whose cookie is malformed, gets a new cookie on a hit too.
+        """
+        self.csrf.process_request(request)
+        body = _with_token(request, content, slots, renew_cookie=False)
+        response = HttpResponse(body, headers={"Content-Length": len(body), "Vary": "Cookie"})
+        # (Vary: the body holds a token made from the cookie, as
+        # CsrfViewMiddleware says on the responses it sends the cookie with.)
+        return self.csrf.process_response(request, _private(response, "HIT"))
+
+    def personalize(self, request, response):
+        """A rendered page of the list (any response with the slot): the
+        visitor's token in the slot, and no one else may store it."""
+        if response.streaming or SLOT not in response.content:
+            return response
+        response.content = _with_token(request, response.content)
+        # CommonMiddleware, below, counted the slot; the token is longer.
+        response.headers["Content-Length"] = len(response.content)
+        return self.csrf.process_response(request, _private(response, "MISS"))
 
 
-def personalized(request, content):
-    """A hit: a response of the cached content (bytes) made for this visitor.
-
-    A hit does not send back the CSRF cookie the visitor already sent.
-    Django re-sends it with every token only to renew its expiry (a year,
-    CSRF_COOKIE_AGE); that Set-Cookie was a tenth of a hit's own work. A
-    render still renews it, as get_token does (a page is rendered for
-    whoever loads it first after each change to the list). A reader who
-    only ever gets hits keeps the cookie until a year after it was last
-    set; the next load then sets a new one, and only a form left open
-    across that moment is refused, once. A new visitor, or one whose cookie
-    is malformed, gets a new cookie on a hit too.
-    """
-    response = HttpResponse(_with_token(request, content, renew_cookie=False))
-    # The body holds a token made from the cookie (CsrfViewMiddleware says
-    # so on the responses it sends the cookie with).
-    response.headers["Vary"] = "Cookie"
-    return _private(response, "HIT")
-
-
-def personalize(request, response):
-    """A rendered page of the list (any response with the slot): the
-    visitor's token in the slot, and no one else may store it."""
-    if response.streaming or SLOT not in response.content:
-        return response
-    response.content = _with_token(request, response.content)
-    return _private(response, "MISS")
-
-
-def _with_token(request, content, renew_cookie=True):
+def _with_token(request, content, slots=-1, renew_cookie=True):
     # A masked token is letters and digits only: nothing to escape.
-    return content.replace(SLOT, TOKEN_INPUT % masked_token(request, renew_cookie).encode())
+    return content.replace(SLOT, TOKEN_INPUT % masked_token(request, renew_cookie).encode(), slots)
+
+
+def _stored(content):
+    """The page as stored: how many slots it has, then the page. A hit
+    fills that many and stops looking: searching the rest of the page for
+    one more slot was a twentieth of a hit (the forms are at its top)."""
+    return b"%d\n%b" % (content.count(SLOT), content)
+
+
+def _page_of(stored):
+    """(slots, page) of a stored page, or None if it is not one."""
+    slots, newline, page = stored.partition(b"\n")
+    if not newline or not slots.isdigit():
+        return None
+    return int(slots), page
 
 
 def _private(response, cache_status):
@@ -110,9 +136,15 @@ def _private(response, cache_status):
     # What add_never_cache_headers sets on a response without them, set at
     # once (it parses and rebuilds Cache-Control: a tenth of a hit);
     # tests/test_page_cache.py checks they are the same.
-    response.headers["Expires"] = http_date()
+    response.headers["Expires"] = _http_date(int(time.time()))
     response.headers["Cache-Control"] = NEVER_CACHE
     return response
+
+
+@lru_cache(maxsize=1)
+def _http_date(second):
+    # Formatted once a second, not once a response.
+    return http_date(second)
 
 
 def _why_not_shared(request):

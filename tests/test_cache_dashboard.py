@@ -17,7 +17,7 @@ from harness.services import free_port
 from tasks import keys
 from tasks.models import Task
 from tests.conftest import HttpsClient
-from tests.test_security_headers import assert_protected
+from tests.test_response_headers import assert_protected
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,7 @@ from harness.services import free_port
 from harness.visitor import Visitor
 from tasks.login_throttle import MAX_ATTEMPTS, WINDOW_SECONDS
 from tests.conftest import HttpsClient
-from tests.test_security_headers import assert_protected
+from tests.test_response_headers import assert_protected
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

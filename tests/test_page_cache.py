@@ -188,7 +188,29 @@ def test_a_hit_carries_every_header_a_miss_does(client):
         "Vary",
     ):
         assert hit[header] == miss[header], header
+    # The token is longer than the slot the page was rendered with.
     assert hit["Content-Length"] == str(len(hit.content))
+    assert miss["Content-Length"] == str(len(miss.content))
+
+
+def test_a_hit_runs_none_of_the_middleware_below_the_page_cache(client, monkeypatch):
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.middleware.common import CommonMiddleware
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    assert client.get("/")["X-Cache"] == "MISS"
+    for below in (SessionMiddleware, CommonMiddleware):
+        monkeypatch.setattr(below, "process_request", lambda *args: 1 / 0)
+    monkeypatch.setattr(CsrfViewMiddleware, "process_view", lambda *args: 1 / 0)
+    assert client.get("/")["X-Cache"] == "HIT"
+
+
+def test_a_hit_refuses_a_host_not_allowed_as_django_does(client):
+    assert client.get("/")["X-Cache"] == "MISS"
+    assert client.get("/")["X-Cache"] == "HIT"
+    refused = client.get("/", headers={"host": "attacker.example"})
+    assert refused.status_code == 400
+    assert b"csrfmiddlewaretoken" not in refused.content
 
 
 def test_a_hit_leaves_the_visitors_csrf_cookie_alone_and_a_render_renews_it(settings):
@@ -234,3 +256,25 @@ def test_the_never_cache_headers_are_djangos_own():
     assert ours["Cache-Control"] == django_made["Cache-Control"] == NEVER_CACHE
     # Now, to the second (the two were made a moment apart).
     assert abs(parse_http_date(ours["Expires"]) - parse_http_date(django_made["Expires"])) <= 1
+
+
+def test_a_stored_page_without_its_slot_count_is_a_miss(client):
+    Task.objects.create(name="cached")
+    assert client.get("/")["X-Cache"] == "MISS"
+    version = list_version.current_list_version()
+    list_version.store_versioned(keys.INDEX_PAGE, version, b"<p>no slot count</p>")
+    response = client.get("/")
+    assert (response.status_code, response["X-Cache"]) == (200, "MISS")
+    assert "cached" in response.content.decode()
+    assert client.get("/")["X-Cache"] == "HIT"  # stored again, as this release stores it
+
+
+def test_a_hit_fills_every_slot_the_page_has(client):
+    Task.objects.create(name="cached")
+    client.get("/")
+    stored = list_version.read_versioned(keys.INDEX_PAGE)[1]
+    assert stored.startswith(b"2\n")  # the add form and the list's form
+    hit = client.get("/")
+    assert hit["X-Cache"] == "HIT"
+    assert b"CSRF-SLOT" not in hit.content
+    assert len(TOKEN.findall(hit.content.decode())) == 2

@@ -33,7 +33,7 @@ def test_the_fingerprint_changes_with_any_file_a_page_depends_on(tmp_path):
     project = copy_of_the_project(tmp_path)
     before = fingerprint(project)
     assert fingerprint(project) == before  # stable
-    (project / "templates" / "tasks" / "_list.html").write_text("changed")
+    (project / "templates" / "tasks" / "index.html").write_text("changed")
     after_template = fingerprint(project)
     (project / "tasks" / "views.py").write_text("# changed\n", encoding="utf-8")
     after_code = fingerprint(project)

@@ -14,7 +14,7 @@ that shows these tests can fail.
 
 import pytest
 
-from harness.django_suites import CONFIGURATIONS, fetch_pinned_django_tests, run_everywhere
+from harness.django_suites import CONFIGURATIONS, fetch_installed_django_tests, run_everywhere
 
 BACKENDS = {
     "MemCachierCache": "memcachier_cache.MemCachierCache",
@@ -25,8 +25,8 @@ COUNTS = {"ProjectSessionTests": 70}
 
 @pytest.fixture(scope="module")
 def django_tests(tmp_path_factory):
-    """tests/ of Django's sdist, for the version requirements.txt pins, fetched now."""
-    return fetch_pinned_django_tests(tmp_path_factory.mktemp("django-sdist"))
+    """tests/ of Django's sdist, for the Django installed (as pinned), fetched now."""
+    return fetch_installed_django_tests(tmp_path_factory.mktemp("django-sdist"))
 
 
 @pytest.fixture(scope="module")
