@@ -31,6 +31,11 @@ def best_us(function, number):
     return min(timeit.repeat(function, number=number, repeat=REPEATS, timer=time.thread_time)) / number * 1e6
 
 
+def best_wall_us(function, number):
+    # Wall time: a query's time is mostly PostgreSQL's, not this thread's CPU.
+    return min(timeit.repeat(function, number=number, repeat=REPEATS)) / number * 1e6
+
+
 def stored(cache, key):
     """(memcached key as bytes, flags, bytes) as memcached holds key."""
     made = cache.make_key(key).encode()
@@ -73,7 +78,7 @@ def signing(count):
     from django.core.cache import cache, caches
 
     from tasks import keys
-    from tasks.queries import load_tasks
+    from tasks.pages import NEWEST, PAGE_SIZE, load_rows
 
     get = wsgi_get("/")
     get()  # renders and stores the page and every row
@@ -81,7 +86,7 @@ def signing(count):
     values = cache._values
     mac = values._macs[0]
 
-    key, flags, data = stored(cache, keys.INDEX_PAGE)
+    key, flags, data = stored(cache, keys.index_page(NEWEST))
     page_mac = best_us(lambda: values._mac(mac, key, flags, data[32:]), 2000)
     # The load of bytes not seen before: loads() keeps what it loaded, and
     # would answer from there.
@@ -89,7 +94,7 @@ def signing(count):
     hit = best_us(get, 200)
 
     fragments = caches["template_fragments"]
-    rows = [stored(fragments, row) for row in map(keys.task_row, load_tasks())]
+    rows = [stored(fragments, row) for row in map(keys.task_row, load_rows(NEWEST)[:PAGE_SIZE])]
     rows_mac = best_us(lambda: [values._mac(mac, k, f, d[32:]) for k, f, d in rows], 20)
     return {
         "tasks": count,
@@ -128,6 +133,24 @@ def timed(function, into):
             into.append(time.thread_time() - started)
 
     return call
+
+
+def pagination(count):
+    """µs per query of a page of the list (tasks/pages.py), the newest and
+    the oldest, by keyset (what the app does) and by OFFSET (what
+    Django's Paginator would do): the measurement that chose keyset."""
+    from tasks.models import Task
+    from tasks.pages import NEWEST, PAGE_SIZE, Cursor, load_rows
+
+    rows = Task.objects.values("id", "name", "updated_at").order_by("-id")
+    deepest = max(count - PAGE_SIZE, 0)
+    oldest = Cursor(before=PAGE_SIZE + 1)  # seed() numbers the tasks 1..count
+    return {
+        "tasks": count,
+        "newest_keyset_us": round(best_wall_us(lambda: load_rows(NEWEST), 20), 1),
+        "oldest_keyset_us": round(best_wall_us(lambda: load_rows(oldest), 20), 1),
+        "oldest_offset_us": round(best_wall_us(lambda: list(rows[deepest : deepest + PAGE_SIZE + 1]), 20), 1),
+    }
 
 
 def hit_profile(count, page_bytes, hits=3000):

@@ -173,7 +173,55 @@ def targets(report):
         )
         found.append((14, text + "; target at most 5", rebuild["round_trips"] <= 5))
         found.append((4, text + "; target at most 3", rebuild["round_trips"] <= 3))
+    return found + list_size_targets(report)
+
+
+# Issue 21: a page's cost independent of the list's length, the largest N
+# against 100 tasks, full-page mode on loopback.
+LIST_SIZE_TARGETS = (
+    ("mixed", "rps", "the mixed load (1 write per 100 reads)", "req/s", 0.8, "at least"),
+    ("warm", "rps", "warm hits", "req/s", 0.9, "at least"),
+    ("after_change", "median_ms", "the first page after an edit", "ms", 2.0, "at most"),
+    ("warm", "body_bytes", "bytes per response", "bytes", 1.05, "at most"),
+)
+
+
+def list_size_targets(report):
+    largest = max(report["settings"]["tasks"])
+    if largest < 100_000:
+        return []
+    found = []
+    for scenario, field, what, unit, bound, how in LIST_SIZE_TARGETS:
+        small, large = (one(report, scenario, False, "page", n) for n in (100, largest))
+        if not (small and large):
+            continue
+        ratio = large[field] / small[field]
+        passed = ratio >= bound if how == "at least" else ratio <= bound
+        found.append(
+            (
+                21,
+                f"{what.capitalize()} at {largest:,} tasks: {number(large[field], 1)} {unit}, {ratio:.2f}x "
+                f"its figure at 100 tasks ({number(small[field], 1)}); target {how} {bound:g}x",
+                passed,
+            )
+        )
     return found
+
+
+def pagination_table(pagination):
+    """bench/costs.py's pagination(): why the list pages by keyset."""
+    return table(
+        ["tasks", "newest page (µs)", "oldest page, keyset (µs)", "oldest page, OFFSET (µs)"],
+        [
+            [
+                f"{p['tasks']:,}",
+                number(p["newest_keyset_us"]),
+                number(p["oldest_keyset_us"]),
+                number(p["oldest_offset_us"]),
+            ]
+            for p in pagination
+        ],
+    )
 
 
 def signing_table(costs):
@@ -257,6 +305,8 @@ def markdown(report):
                 parts.append(one_at_a_time_table(report, runs, is_delayed))
             else:
                 parts.append(load_table(report, runs, is_delayed))
+    if report.get("pagination"):
+        parts += ["## A page of the list by keyset and by OFFSET (in process)", pagination_table(report["pagination"])]
     if report.get("costs"):
         parts += ["## What authenticating every cached value costs (in process)", signing_table(report["costs"])]
     parts += peers.section(report)

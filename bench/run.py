@@ -1,7 +1,7 @@
 """
 The load benchmark: what each caching layer buys, every mode in one run.
 
-    make bench                       # the full run, about 17 minutes on 2 cores
+    make bench                       # the full run, about 20 minutes on 2 cores
     make bench BENCH_ARGS=--quick    # the smoke run CI does, about a minute
     python -m bench.report           # tables and plots again from results.json
 
@@ -60,7 +60,7 @@ RESULTS = ROOT / "bench" / "results"
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", default="10,100,1000,10000", help="task counts, comma-separated")
+    parser.add_argument("--tasks", default="10,100,1000,10000,100000", help="task counts, comma-separated")
     parser.add_argument("--modes", default=",".join(MODES), help="cache modes, comma-separated")
     parser.add_argument("--duration", type=int, default=6, help="seconds per measured wrk run")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load first")
@@ -144,9 +144,10 @@ def main(argv=None):
                 bench_mode(mode, delayed, services, counters, args, results, page_sizes)
         if args.peers:
             report["peers"] = peers.run(services, counters, args)
-        report["costs"], report["profile"] = [], []
+        report["costs"], report["profile"], report["pagination"] = [], [], []
         for count in args.tasks:
             seed(count)
+            report["pagination"].append(costs.pagination(count))
             report["costs"].append(costs.signing(count))
             report["profile"].append(costs.hit_profile(count, page_sizes[count]))
     report["runs"] = results

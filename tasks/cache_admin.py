@@ -13,7 +13,7 @@ import os
 from django.core.cache import cache, caches
 
 from tasks import keys, list_version
-from tasks.queries import load_tasks
+from tasks.pages import NEWEST, PAGE_SIZE, load_rows
 
 logger = logging.getLogger(__name__)
 
@@ -71,27 +71,33 @@ def file_cache_stats():
 
 
 def app_entries():
-    """The task list's version, and which of its entries are cached for it
-    (with their size as stored), this release's."""
-    tasks = load_tasks()
+    """The task list's version, and which entries of its newest page are
+    cached for it (with their size as stored), this release's: one page,
+    whatever the list's length."""
+    tasks = load_rows(NEWEST)[:PAGE_SIZE]
     version = cache.get(keys.LIST_VERSION)
     if not list_version.is_version(version):
         return {"version": None, "entries": [], "rows_cached": 0, "rows": len(tasks)}
     fragments = caches["template_fragments"]
-    versioned = cache.get_many([keys.INDEX_PAGE, keys.TASK_LIST])
-    current = {key for key, entry in versioned.items() if list_version.value_for(version, key, entry) is not None}
-    if fragments.get(keys.list_fragment(version)) is not None:
-        current.add(keys.list_fragment(version))
+    page, rows = keys.index_page(NEWEST), keys.task_list(NEWEST)
+    versioned = cache.get_many([page, rows])
+    current = {
+        key
+        for key, shape in ((page, bytes), (rows, list))
+        if list_version.value_for(version, versioned.get(key), shape) is not None
+    }
+    if fragments.get(keys.list_fragment(version, NEWEST)) is not None:
+        current.add(keys.list_fragment(version, NEWEST))
     named = {
-        "the page": keys.INDEX_PAGE,
-        "the list (query cache)": keys.TASK_LIST,
-        "the list fragment": keys.list_fragment(version),
+        "the page": page,
+        "the list (query cache)": rows,
+        "the list fragment": keys.list_fragment(version, NEWEST),
     }
     # Each size read from the cache that stores the entry: the fragment lives
     # in the template_fragments alias (a DummyCache when fragments are off).
     sizes = {
-        **stored_sizes(cache, [keys.INDEX_PAGE, keys.TASK_LIST]),
-        **stored_sizes(fragments, [keys.list_fragment(version)]),
+        **stored_sizes(cache, [page, rows]),
+        **stored_sizes(fragments, [keys.list_fragment(version, NEWEST)]),
     }
     entries = [{"name": name, "cached": key in current, "size": sizes.get(key)} for name, key in named.items()]
     rows = fragments.get_many([keys.task_row(task) for task in tasks])
@@ -120,9 +126,12 @@ def stored_sizes(backend, names):
 
 
 def clear_app_keys():
-    """Delete this app's keys; (how many were present, how many there are)."""
+    """Delete this app's keys: the list version, which every page's entries
+    are stored under (without it none is read again), and the newest page's
+    entries and rows; (how many were present, how many there are)."""
     version = cache.get(keys.LIST_VERSION)
-    names = keys.all_keys(load_tasks(), version if list_version.is_version(version) else None)
+    version = version if list_version.is_version(version) else None
+    names = [keys.LIST_VERSION, *keys.page_keys(load_rows(NEWEST)[:PAGE_SIZE], version, NEWEST)]
     present = cache.get_many(names)
     cache.delete_many(names)
     logger.info("Cleared the task list's cache: %d of %d keys were present", len(present), len(names))

@@ -23,25 +23,39 @@ TAG = "{tasklist}"
 # Computed once per process, at import; gunicorn preloads the app.
 RELEASE = fingerprint()
 LIST_VERSION = f"{TAG}:version"
-TASK_LIST = f"{TAG}:rows:{RELEASE}"
-INDEX_PAGE = f"{TAG}:page:{RELEASE}"
+
+
+# Per page of the list (tasks/pages.py): the cursor's name is in every key
+# derived from the list, so each entry holds one page, whatever the list's
+# length.
+
+
+def task_list(cursor):
+    """The page's rows (the query cache)."""
+    return f"{TAG}:rows:{RELEASE}:{cursor.name}"
+
+
+def index_page(cursor):
+    """The page, rendered (the page cache)."""
+    return f"{TAG}:page:{RELEASE}:{cursor.name}"
+
 
 # Template fragment names, used by templates/tasks/index.html.
 LIST_FRAGMENT = "task-list"
 ROW_FRAGMENT = "task-row"
 
 
-def list_lock(version):
-    return f"{TAG}:rows-lock:{RELEASE}:{version}"
+def list_lock(version, cursor):
+    return f"{TAG}:rows-lock:{RELEASE}:{version}:{cursor.name}"
 
 
-def list_fragment_id(version):
+def list_fragment_id(version, cursor):
     """What the list's {% cache %} fragment varies on (templates/tasks/index.html)."""
-    return f"{RELEASE}:{version}"
+    return f"{RELEASE}:{version}:{cursor.name}"
 
 
-def list_fragment(version):
-    return make_template_fragment_key(LIST_FRAGMENT, [list_fragment_id(version)])
+def list_fragment(version, cursor):
+    return make_template_fragment_key(LIST_FRAGMENT, [list_fragment_id(version, cursor)])
 
 
 def task_row(task):
@@ -56,9 +70,9 @@ def login_attempts(address):
     return f"login-attempts:{hashlib.sha256(address.encode()).hexdigest()[:32]}"
 
 
-def all_keys(tasks, version):
-    """Every key this app may have stored, for `manage.py clear_cache`."""
-    keys = [LIST_VERSION, TASK_LIST, INDEX_PAGE]
+def page_keys(tasks, version, cursor):
+    """The keys of one page of the list, its rows' fragments included."""
+    keys = [task_list(cursor), index_page(cursor)]
     if version is not None:
-        keys += [list_lock(version), list_fragment(version)]
+        keys += [list_lock(version, cursor), list_fragment(version, cursor)]
     return keys + [task_row(task) for task in tasks]

@@ -27,10 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from memcachier_cache import unacknowledged_writes
-from tasks.keys import INDEX_PAGE, LIST_VERSION, TASK_LIST, TTL_SECONDS
-
-# What read_versioned accepts under each key; anything else is a miss.
-_SHAPES = {TASK_LIST: list, INDEX_PAGE: bytes}
+from tasks.keys import LIST_VERSION, TTL_SECONDS
 
 VERSION_FORMAT = re.compile(r"[0-9a-f]{1,20}\.[0-9a-f]{12}")
 
@@ -130,12 +127,13 @@ def list_fragment_version():
     return current_list_version()
 
 
-def read_versioned(key):
-    """(current list version, value stored under key for that version).
+def read_versioned(key, shape):
+    """(current list version, value of type shape stored under key for that
+    version).
 
-    One round trip. The value is None if absent or built from another
-    version; the version is None only if the cache can't be used or trusted
-    now.
+    One round trip. The value is None if absent, built from another version
+    or of another type; the version is None only if the cache can't be used
+    or trusted now.
     """
     if not _settled():
         return None, None
@@ -143,13 +141,12 @@ def read_versioned(key):
     version = found.get(LIST_VERSION)
     if not is_version(version):
         return _create_list_version(found=version), None
-    return version, value_for(version, key, found.get(key))
+    return version, value_for(version, found.get(key), shape)
 
 
-def value_for(version, key, entry):
-    """What entry, read under key, holds for this version if it is of the
-    shape key holds; else None."""
-    shape = _SHAPES[key]
+def value_for(version, entry, shape):
+    """What entry holds for this version if it is of type shape (bytes: as
+    "<version>\n<value>"; anything else: a (version, value) tuple); else None."""
     if shape is bytes:
         if isinstance(entry, bytes):
             stored_for, newline, value = entry.partition(b"\n")

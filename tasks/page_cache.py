@@ -34,6 +34,7 @@ from django.utils.http import http_date
 from memcachier_cache import unacknowledged_writes
 from tasks import keys, list_version
 from tasks.csrf_token import masked_token
+from tasks.pages import NEWEST, cursor_of
 from tasks.server_timing import record_page
 
 # What {% csrf_slot %} renders. Every user-supplied string on the page is
@@ -58,12 +59,16 @@ class PageCacheMiddleware:
     def __call__(self, request):
         if request.path_info != index_path():
             return self.get_response(request)
-        why_not = _why_not_shared(request)
+        # One entry per page of the list; the query string's other
+        # parameters are ignored, so they can't make entries of their own.
+        cursor = cursor_of(request.GET) if request.META.get("QUERY_STRING") else NEWEST
+        why_not = _why_not_shared(request, cursor)
         if why_not:
             record_page(f"bypass: {why_not}")
             return self.personalize(request, self.get_response(request))
         request.get_host()  # DisallowedHost (a 400) before anything is served
-        version, stored = list_version.read_versioned(keys.INDEX_PAGE)
+        key = keys.index_page(cursor)
+        version, stored = list_version.read_versioned(key, bytes)
         if stored is not None and (page := _page_of(stored)):
             record_page("hit")
             return self.personalized(request, *page)
@@ -75,7 +80,7 @@ class PageCacheMiddleware:
             response = self.get_response(request)
             why_not = "cache unavailable" if version is None else _why_not_stored(request, response)
             if not why_not:
-                list_version.store_versioned(keys.INDEX_PAGE, version, _stored(response.content))
+                list_version.store_versioned(key, version, _stored(response.content))
         record_page(f"miss, not stored: {why_not}" if why_not else "miss")
         return self.personalize(request, response)
 
@@ -147,10 +152,12 @@ def _http_date(second):
     return http_date(second)
 
 
-def _why_not_shared(request):
+def _why_not_shared(request, cursor):
     """Why this request can't have the shared page, or None if it can."""
     if "page" not in settings.CACHE_LAYERS:
         return "page layer off"
+    if cursor is None:
+        return "no such page"  # the view says so, with a 404
     if request.method not in ("GET", "HEAD"):
         return request.method
     # A pending message (delete of a task that was already gone) belongs to

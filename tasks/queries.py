@@ -1,4 +1,4 @@
-"""The task list query, memoized in the cache (the guide's get_all_tasks)."""
+"""A page of the task list, memoized in the cache (the guide's get_all_tasks)."""
 
 import time
 
@@ -6,44 +6,44 @@ from django.conf import settings
 from django.core.cache import cache
 
 from tasks import keys, list_version
-from tasks.models import Task
+from tasks.pages import load_rows
 
-# How long a request that lost the race to rebuild the list waits for the
+# How long a request that lost the race to rebuild a page waits for the
 # winner before querying the database itself: a bounded number of queries
 # even if the winner died, and never more than ~0.3 s of waiting.
 LOCK_SECONDS = 5
 WAITS = (0.005, 0.01, 0.02, 0.04, 0.08, 0.15)
 
 
-def load_tasks():
-    """The list, oldest first, as small dicts: cheap to pickle and to cache."""
-    return list(Task.objects.values("id", "name", "updated_at"))
-
-
-def get_all_tasks():
+def get_page_rows(cursor):
+    """load_rows(cursor), from the cache when it holds them for the current version."""
     if "query" not in settings.CACHE_LAYERS:
-        return load_tasks()
-    version, tasks = list_version.read_versioned(keys.TASK_LIST)
-    if tasks is not None:
-        return tasks
+        return load_rows(cursor)
+    version, rows = list_version.read_versioned(keys.task_list(cursor), list)
+    if rows is not None:
+        return rows
     if version is None:
-        return load_tasks()
-    return _rebuild(version)
+        return load_rows(cursor)
+    return _rebuild(version, cursor)
 
 
-def _rebuild(version):
-    # Stampede protection: one request per version queries the database, the
-    # others wait for its result. Serving the previous list instead would
-    # show a stale list right after a write, so they don't.
-    if cache.add(keys.list_lock(version), True, LOCK_SECONDS):
-        tasks = load_tasks()
-        list_version.store_versioned(keys.TASK_LIST, version, tasks)
-        return tasks
+def _rebuild(version, cursor):
+    # Stampede protection: one request per version and page queries the
+    # database, the others wait for its result. Serving the previous rows
+    # instead would show a stale list right after a write, so they don't.
+    # A page's entry is small (PAGE_SIZE rows), far under memcached's item
+    # limit: the winner's store can't be refused for its size, so waiters
+    # never wait for a value that will never come.
+    lock = keys.list_lock(version, cursor)
+    if cache.add(lock, True, LOCK_SECONDS):
+        rows = load_rows(cursor)
+        list_version.store_versioned(keys.task_list(cursor), version, rows)
+        return rows
     for delay in WAITS:
         time.sleep(delay)
-        current, tasks = list_version.read_versioned(keys.TASK_LIST)
-        if tasks is not None:
-            return tasks
-        if current != version or cache.get(keys.list_lock(version)) is None:
+        current, rows = list_version.read_versioned(keys.task_list(cursor), list)
+        if rows is not None:
+            return rows
+        if current != version or cache.get(lock) is None:
             break  # a newer write, or the loader gave up: don't wait for it
-    return load_tasks()
+    return load_rows(cursor)

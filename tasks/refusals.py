@@ -1,7 +1,8 @@
 """
-A refusal that says what happened (templates/refusal.html): a body too
-large (413), too many failed logins (429), a logout or a write the app
-can't make right now (503), with Retry-After where trying again will help.
+A refusal that says what happened (templates/refusal.html): no such page of
+the task list (404), a body too large (413), too many failed logins (429), a
+logout or a write the app can't make right now (503), with Retry-After where
+trying again will help.
 """
 
 from django.shortcuts import render

@@ -16,6 +16,7 @@ from django.test import override_settings
 from harness.services import free_port
 from tasks import keys
 from tasks.models import Task
+from tasks.pages import NEWEST
 from tests.conftest import HttpsClient
 from tests.test_response_headers import assert_protected
 
@@ -64,11 +65,11 @@ def test_it_shows_this_apps_entries_for_the_current_version(staff):
     assert f">{version}</code>" in body
     for entry in ("The page", "The list (query cache)", "The list fragment"):
         assert re.search(rf"<th scope=\"row\">{re.escape(entry)}</th><td>yes</td><td>\d+</td>", body), entry
-    assert "Row fragments: 3 of 3 tasks." in body
+    assert "Row fragments of the newest page: 3 of 3 tasks." in body
     Task.objects.create(name="d")  # a new version: nothing is cached for it yet
     body = staff.get("/admin/cache/").content.decode()
     assert body.count("<td>no</td>") == 3
-    assert "Row fragments: 3 of 4 tasks." in body
+    assert "Row fragments of the newest page: 3 of 4 tasks." in body
 
 
 @pytest.mark.parametrize("scope, gone", [("app", "this app's keys"), ("all", "every key")])
@@ -124,7 +125,7 @@ def test_it_works_on_the_embedded_file_cache(staff, tmp_path):
         assert page.status_code == 200
         body = page.content.decode()
         assert "File cache (embedded default)" in body
-        assert "Row fragments: 1 of 1 tasks." in body
+        assert "Row fragments of the newest page: 1 of 1 tasks." in body
         staff.post("/admin/cache/clear/app/", {"confirmed": "yes"})
         assert HttpsClient().get("/")["X-Cache"] == "MISS"
 
@@ -149,9 +150,9 @@ def test_on_the_file_cache_it_shows_the_sizes_of_the_files_on_disk(staff, file_c
     HttpsClient().get("/")
     version = cache.get(keys.LIST_VERSION)
     stored = {
-        "The page": file_of(file_cache, keys.INDEX_PAGE).stat().st_size,
-        "The list (query cache)": file_of(file_cache, keys.TASK_LIST).stat().st_size,
-        "The list fragment": file_of(file_cache, keys.list_fragment(version)).stat().st_size,
+        "The page": file_of(file_cache, keys.index_page(NEWEST)).stat().st_size,
+        "The list (query cache)": file_of(file_cache, keys.task_list(NEWEST)).stat().st_size,
+        "The list fragment": file_of(file_cache, keys.list_fragment(version, NEWEST)).stat().st_size,
     }
     assert all(size > 100 for size in stored.values()), stored  # pickled and compressed, but not empty
     body = staff.get("/admin/cache/").content.decode()

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tasks import keys, list_version
 from tasks.models import Task
+from tasks.pages import NEWEST
 from tests.conftest import HttpsClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,7 +77,7 @@ def test_every_visitor_gets_their_own_working_token(memcached_meter):
 
 def test_the_stored_page_holds_no_token_or_cookie(client):
     client.get("/")
-    version, content = list_version.read_versioned(keys.INDEX_PAGE)
+    version, content = list_version.read_versioned(keys.index_page(NEWEST), bytes)
     assert content is not None
     assert b"CSRF-SLOT" in content
     assert client.cookies["csrftoken"].value.encode() not in content
@@ -96,7 +97,7 @@ def test_a_cookieless_request_gets_a_fresh_cookie_even_on_a_hit():
 def test_posts_and_error_pages_are_not_stored(client):
     response = client.post("/", {"name": ""})
     assert response.status_code == 400
-    assert list_version.read_versioned(keys.INDEX_PAGE)[1] is None
+    assert list_version.read_versioned(keys.index_page(NEWEST), bytes)[1] is None
     page = client.get("/")
     assert page["X-Cache"] == "MISS"
     assert "Task name is required." not in page.content.decode()
@@ -137,7 +138,7 @@ def test_page_layer_off_never_stores(client, settings):
     settings.CACHE_LAYERS = {"query", "fragments"}
     client.get("/")
     assert client.get("/")["X-Cache"] == "MISS"
-    assert cache.get(keys.INDEX_PAGE) is None
+    assert cache.get(keys.index_page(NEWEST)) is None
 
 
 # --- the hit path: early, bytes, every guarantee kept ---------------------------
@@ -167,7 +168,7 @@ def test_a_hit_is_answered_before_the_view_and_unpickles_nothing(client, monkeyp
     assert client.get("/")["X-Cache"] == "MISS"
     monkeypatch.setattr(views, "render_index", lambda *args, **kwargs: 1 / 0)  # never reached on a hit
     assert client.get("/")["X-Cache"] == "HIT"
-    made = cache.make_key(keys.INDEX_PAGE)
+    made = cache.make_key(keys.index_page(NEWEST))
     flags, _ = cache._cache._get_server(made).get_multi([made.encode()])[made.encode()]
     assert flags & BYTES and not flags & PICKLED
 
@@ -262,7 +263,7 @@ def test_a_stored_page_without_its_slot_count_is_a_miss(client):
     Task.objects.create(name="cached")
     assert client.get("/")["X-Cache"] == "MISS"
     version = list_version.current_list_version()
-    list_version.store_versioned(keys.INDEX_PAGE, version, b"<p>no slot count</p>")
+    list_version.store_versioned(keys.index_page(NEWEST), version, b"<p>no slot count</p>")
     response = client.get("/")
     assert (response.status_code, response["X-Cache"]) == (200, "MISS")
     assert "cached" in response.content.decode()
@@ -272,7 +273,7 @@ def test_a_stored_page_without_its_slot_count_is_a_miss(client):
 def test_a_hit_fills_every_slot_the_page_has(client):
     Task.objects.create(name="cached")
     client.get("/")
-    stored = list_version.read_versioned(keys.INDEX_PAGE)[1]
+    stored = list_version.read_versioned(keys.index_page(NEWEST), bytes)[1]
     assert stored.startswith(b"2\n")  # the add form and the list's form
     hit = client.get("/")
     assert hit["X-Cache"] == "HIT"

@@ -27,6 +27,7 @@ from harness.services import Runserver
 from harness.visitor import Visitor
 from tasks import keys, list_version
 from tasks.models import Task
+from tasks.pages import NEWEST
 from tests.conftest import SASL_USER, HttpsClient, database_url, stopped_log
 from tests.test_settings import clean_env
 
@@ -254,7 +255,7 @@ def test_the_shared_page_carries_nothing_of_the_visitor_it_was_rendered_for(djan
     alice.post("/987654/delete", {"csrfmiddlewaretoken": token_of(alice_page)}, headers=SAME_SITE)
     with_message = alice.get("/")
     assert "That task was already deleted." in with_message.content.decode()
-    stored = list_version.read_versioned(keys.INDEX_PAGE)[1]
+    stored = list_version.read_versioned(keys.index_page(NEWEST), bytes)[1]
     assert stored is not None
 
     bob = HttpsClient(enforce_csrf_checks=True)

@@ -8,6 +8,7 @@ from django.db import connections
 from memcachier_cache import MemCachierCache
 from tasks import queries
 from tasks.models import Task
+from tasks.pages import NEWEST
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,7 +21,7 @@ def test_concurrent_misses_query_the_database_once(monkeypatch):
     losers = []
     loads = []
     original_add = MemCachierCache.add
-    original_load = queries.load_tasks
+    original_load = queries.load_rows
 
     def add(self, key, *args, **kwargs):
         won = original_add(self, key, *args, **kwargs)
@@ -30,23 +31,23 @@ def test_concurrent_misses_query_the_database_once(monkeypatch):
                 all_waiting.set()
         return won
 
-    def load():
+    def load(cursor):
         loads.append(threading.get_ident())
         # The winner holds the lock until every other reader has failed to
         # take it: the worst case, made deterministic.
         assert all_waiting.wait(timeout=30)
-        return original_load()
+        return original_load(cursor)
 
     # Each thread has its own cache connection: spy on the class.
     monkeypatch.setattr(MemCachierCache, "add", add)
-    monkeypatch.setattr(queries, "load_tasks", load)
+    monkeypatch.setattr(queries, "load_rows", load)
     results = [None] * READERS
     start = threading.Barrier(READERS)
 
     def read(i):
         start.wait()
         try:
-            results[i] = queries.get_all_tasks()
+            results[i] = queries.get_page_rows(NEWEST)
         finally:
             connections.close_all()
 

@@ -13,12 +13,12 @@ def names_on_page(response):
     return re.findall(r'<span class="task-name">(.*?)</span>', response.content.decode())
 
 
-def test_get_shows_the_form_and_the_list_oldest_first(client):
+def test_get_shows_the_form_and_the_list_newest_first(client):
     Task.objects.create(name="first")
     Task.objects.create(name="second")
     response = client.get("/")
     assert response.status_code == 200
-    assert names_on_page(response) == ["first", "second"]
+    assert names_on_page(response) == ["second", "first"]
     body = response.content.decode()
     assert '<label for="id_name">Task name</label>' in body
     assert ">Add task</button>" in body

@@ -48,7 +48,7 @@ def test_the_task_list_empty_with_tasks_and_with_an_error(open_visitor, scheme):
 
     visitor.add("Buy milk")
     visitor.add("Walk the dog <b>now</b> & then")
-    assert visitor.task_names() == ["Buy milk", "Walk the dog <b>now</b> & then"]
+    assert visitor.task_names() == ["Walk the dog <b>now</b> & then", "Buy milk"]
     assert_no_violations(visitor, "the task list with tasks")
     assert visitor.reload().headers["x-cache"] == "HIT"
     assert_no_violations(visitor, "the cached task list")
@@ -101,3 +101,20 @@ def test_the_cache_page_on_the_file_cache(start_app, open_visitor, tmp_path):
     admin.submit(admin.page.get_by_role("button", name="Flush the whole cache…"))
     expect(admin.page.get_by_text(f"in the file cache's folder, {folder}")).to_be_visible()
     assert_no_violations(admin, "the Cache page's confirmation step on the file cache")
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_the_pages_of_a_long_list_and_their_links(open_visitor, scheme):
+    Task.objects.bulk_create([Task(name=f"Chore {number}") for number in range(1, 61)])
+    visitor = open_visitor()
+    visitor.page.emulate_media(color_scheme=scheme)
+    visitor.open()
+    assert visitor.task_names()[:2] == ["Chore 60", "Chore 59"]
+    assert_no_violations(visitor, "the newest page, with a link to older tasks")
+    with visitor.page.expect_navigation():
+        visitor.page.get_by_role("link", name="Older tasks").click()
+    assert visitor.task_names() == [f"Chore {number}" for number in range(10, 0, -1)]
+    assert_no_violations(visitor, "the oldest page, with links to newer tasks")
+    with visitor.page.expect_navigation():
+        visitor.page.get_by_role("link", name="Newer tasks").click()
+    assert visitor.task_names()[0] == "Chore 60"

@@ -73,7 +73,7 @@ def test_staff_watch_hits_rise_then_clear_the_apps_keys(own_app, open_visitor):
     # Each page hit reads 2 keys (the list version and the page).
     assert hits_shown(admin) >= before + 3 * 2
     expect(admin.page.locator(".cache-chart svg rect.bar-hits")).to_have_count(1)
-    expect(admin.page.get_by_text("Row fragments: 4 of 4 tasks.")).to_be_visible()
+    expect(admin.page.get_by_text("Row fragments of the newest page: 4 of 4 tasks.")).to_be_visible()
     # What changes from run to run (a port, a token, the uptime) is masked;
     # byte counts move by a byte or two (a random token compresses its way).
     volatile = [admin.page.locator(selector) for selector in (".volatile", ".cache-chart text.server")]

@@ -22,26 +22,26 @@ def test_a_visitor_adds_and_deletes_tasks_and_an_empty_name_adds_nothing(open_vi
     visitor.add("Buy milk")
     assert visitor.task_names() == ["Buy milk"]
     visitor.add("Walk the dog <b>now</b> & then")
-    assert visitor.task_names() == ["Buy milk", "Walk the dog <b>now</b> & then"]
+    assert visitor.task_names() == ["Walk the dog <b>now</b> & then", "Buy milk"]
 
     for blank in ["", "   "]:
         visitor.add_invalid(blank)
         assert visitor.error_messages() == ["Task name is required."]
         expect(visitor.page.get_by_label("Task name")).to_have_attribute("aria-invalid", "true")
-        assert visitor.task_names() == ["Buy milk", "Walk the dog <b>now</b> & then"]
+        assert visitor.task_names() == ["Walk the dog <b>now</b> & then", "Buy milk"]
     assert saved_names() == ["Buy milk", "Walk the dog <b>now</b> & then"]
 
     # The form on the error page works: its CSRF token is this visitor's.
     visitor.add("Water the plants")
     assert visitor.error_messages() == []
-    assert visitor.task_names() == ["Buy milk", "Walk the dog <b>now</b> & then", "Water the plants"]
+    assert visitor.task_names() == ["Water the plants", "Walk the dog <b>now</b> & then", "Buy milk"]
 
     visitor.delete("Walk the dog <b>now</b> & then")
-    assert visitor.task_names() == ["Buy milk", "Water the plants"]
+    assert visitor.task_names() == ["Water the plants", "Buy milk"]
     assert saved_names() == ["Buy milk", "Water the plants"]
 
     visitor.reload()
-    assert visitor.task_names() == ["Buy milk", "Water the plants"]
+    assert visitor.task_names() == ["Water the plants", "Buy milk"]
     visitor.delete("Buy milk")
     visitor.delete("Water the plants")
     assert visitor.task_names() == []
@@ -56,11 +56,11 @@ def test_the_list_survives_a_reload_and_a_new_visitor_sees_it(open_visitor):
         visitor.add(name)
 
     assert visitor.reload().headers["x-cache"] == "HIT"
-    assert visitor.task_names() == ["First", "Second", "Third"]
+    assert visitor.task_names() == ["Third", "Second", "First"]
 
     newcomer = open_visitor()
     newcomer.open()
-    assert newcomer.task_names() == ["First", "Second", "Third"]
+    assert newcomer.task_names() == ["Third", "Second", "First"]
 
 
 def test_deleting_a_task_already_deleted_in_another_tab_says_so_once(visitor):

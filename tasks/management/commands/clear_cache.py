@@ -5,7 +5,8 @@ from tasks import cache_admin
 
 class Command(BaseCommand):
     help = (
-        "Clear the task list's cached data: its version, rows, page and fragments. "
+        "Clear the task list's cached data: its version (every page's entries are stored under it) and the "
+        "newest page's rows, page and fragments. "
         "With --all, clear the whole cache (memcached flush_all, or every file of the file cache): sessions stay, "
         "since they are written through to the database."
     )
@@ -21,5 +22,5 @@ class Command(BaseCommand):
         present, total = cache_admin.clear_app_keys()
         self.stdout.write(
             f"Cleared the task list cache: {present} of {total} keys were present "
-            "(version, rows, page, list and row fragments)."
+            "(the version, and the newest page's rows, page, list and row fragments)."
         )
