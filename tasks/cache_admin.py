@@ -14,6 +14,7 @@ from django.core.cache import cache, caches
 
 from tasks import keys, list_version
 from tasks.queries import load_tasks
+from tasks.typed_reads import typed, unexpected
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +77,14 @@ def app_entries():
     tasks = load_tasks()
     version = cache.get(keys.LIST_VERSION)
     if not list_version.is_version(version):
+        if version is not None:
+            unexpected(version, "the list version")
         return {"version": None, "entries": [], "rows_cached": 0, "rows": len(tasks)}
     fragments = caches["template_fragments"]
     versioned = cache.get_many([keys.INDEX_PAGE, keys.TASK_LIST])
     current = {key for key, entry in versioned.items() if list_version.value_for(version, key, entry) is not None}
-    if fragments.get(keys.list_fragment(version)) is not None:
+    # A fragment is HTML text: anything else under its key is not cached.
+    if typed(fragments.get(keys.list_fragment(version)), str, f"the {keys.LIST_FRAGMENT} fragment") is not None:
         current.add(keys.list_fragment(version))
     named = {
         "the page": keys.INDEX_PAGE,
@@ -94,8 +98,9 @@ def app_entries():
         **stored_sizes(fragments, [keys.list_fragment(version)]),
     }
     entries = [{"name": name, "cached": key in current, "size": sizes.get(key)} for name, key in named.items()]
-    rows = fragments.get_many([keys.task_row(task) for task in tasks])
-    return {"version": version, "entries": entries, "rows_cached": len(rows), "rows": len(tasks)}
+    rows = fragments.get_many([keys.task_row(task) for task in tasks]).values()
+    rows_cached = sum(typed(row, str, "a row fragment") is not None for row in rows)
+    return {"version": version, "entries": entries, "rows_cached": rows_cached, "rows": len(tasks)}
 
 
 def stored_sizes(backend, names):

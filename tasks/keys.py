@@ -36,7 +36,7 @@ def list_lock(version):
 
 
 def list_fragment_id(version):
-    """What the list's {% cache %} fragment varies on (templates/tasks/index.html)."""
+    """What the list's {% typed_cache %} fragment varies on (templates/tasks/index.html)."""
     return f"{RELEASE}:{version}"
 
 

@@ -28,9 +28,11 @@ from django.core.cache import cache
 
 from memcachier_cache import unacknowledged_writes
 from tasks.keys import INDEX_PAGE, LIST_VERSION, TASK_LIST, TTL_SECONDS
+from tasks.typed_reads import unexpected
 
-# What read_versioned accepts under each key; anything else is a miss.
-_SHAPES = {TASK_LIST: list, INDEX_PAGE: bytes}
+# What read_versioned accepts under each key, and its name in the log;
+# anything else is a miss.
+_SHAPES = {TASK_LIST: (list, "the task list"), INDEX_PAGE: (bytes, "the page")}
 
 VERSION_FORMAT = re.compile(r"[0-9a-f]{1,20}\.[0-9a-f]{12}")
 
@@ -149,15 +151,17 @@ def read_versioned(key):
 def value_for(version, key, entry):
     """What entry, read under key, holds for this version if it is of the
     shape key holds; else None."""
-    shape = _SHAPES[key]
+    shape, what = _SHAPES[key]
     if shape is bytes:
         if isinstance(entry, bytes):
             stored_for, newline, value = entry.partition(b"\n")
-            if newline and stored_for == version.encode():
-                return value
-        return None
-    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version and isinstance(entry[1], shape):
-        return entry[1]
+            if newline:
+                return value if stored_for == version.encode() else None
+    elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], shape):
+        return entry[1] if entry[0] == version else None
+    # An entry of another version is stale, and expected; this is not.
+    if entry is not None:
+        unexpected(entry, what)
     return None
 
 
@@ -174,6 +178,7 @@ def _create_list_version(found=None):
     # cache is back, since writes may be committed meanwhile. A value that
     # is no version at all (another release's format, say) is replaced.
     if found is not None:
+        unexpected(found, "the list version")
         return _store_new_version(cache.set)
     version = new_version()
     if cache.add(LIST_VERSION, version, timeout=None):

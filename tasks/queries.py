@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from tasks import keys, list_version
 from tasks.models import Task
+from tasks.typed_reads import unexpected
 
 # How long a request that lost the race to rebuild the list waits for the
 # winner before querying the database itself: a bounded number of queries
@@ -44,6 +45,14 @@ def _rebuild(version):
         current, tasks = list_version.read_versioned(keys.TASK_LIST)
         if tasks is not None:
             return tasks
-        if current != version or cache.get(keys.list_lock(version)) is None:
-            break  # a newer write, or the loader gave up: don't wait for it
+        if current != version:
+            break  # a newer write: don't wait for it
+        lock = cache.get(keys.list_lock(version))
+        if lock is not True:
+            # The loader gave up. Or the lock is a value no loader stores:
+            # delete it, or every rebuild of this version would wait for it.
+            if lock is not None:
+                unexpected(lock, "the list's rebuild lock")
+                cache.delete(keys.list_lock(version))
+            break
     return load_tasks()
