@@ -197,7 +197,7 @@ if unknown_layers:
 
 CACHES = {
     "default": default_cache,
-    # {% cache %} uses this alias when it exists; a DummyCache turns fragments off.
+    # The fragment tags ({% typed_cache %}, {% task_rows %}) use this alias; a DummyCache turns fragments off.
     "template_fragments": (
         default_cache if "fragments" in CACHE_LAYERS else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
     ),

@@ -14,6 +14,7 @@ from django.core.cache import cache, caches
 
 from tasks import keys, list_version
 from tasks.pages import NEWEST, PAGE_SIZE, load_rows
+from tasks.typed_reads import typed, unexpected
 
 logger = logging.getLogger(__name__)
 
@@ -77,17 +78,21 @@ def app_entries():
     tasks = load_rows(NEWEST)[:PAGE_SIZE]
     version = cache.get(keys.LIST_VERSION)
     if not list_version.is_version(version):
+        if version is not None:
+            unexpected(version, "the list version")
         return {"version": None, "entries": [], "rows_cached": 0, "rows": len(tasks)}
     fragments = caches["template_fragments"]
     page, rows = keys.index_page(NEWEST), keys.task_list(NEWEST)
     versioned = cache.get_many([page, rows])
     current = {
         key
-        for key, shape in ((page, bytes), (rows, list))
-        if list_version.value_for(version, versioned.get(key), shape) is not None
+        for key, shape, what in ((page, bytes, "the page"), (rows, list, "the task list"))
+        if list_version.value_for(version, versioned.get(key), shape, what) is not None
     }
-    if fragments.get(keys.list_fragment(version, NEWEST)) is not None:
-        current.add(keys.list_fragment(version, NEWEST))
+    # A fragment is HTML text: anything else under its key is not cached.
+    fragment = keys.list_fragment(version, NEWEST)
+    if typed(fragments.get(fragment), str, f"the {keys.LIST_FRAGMENT} fragment") is not None:
+        current.add(fragment)
     named = {
         "the page": page,
         "the list (query cache)": rows,
@@ -100,8 +105,9 @@ def app_entries():
         **stored_sizes(fragments, [keys.list_fragment(version, NEWEST)]),
     }
     entries = [{"name": name, "cached": key in current, "size": sizes.get(key)} for name, key in named.items()]
-    rows = fragments.get_many([keys.task_row(task) for task in tasks])
-    return {"version": version, "entries": entries, "rows_cached": len(rows), "rows": len(tasks)}
+    rows = fragments.get_many([keys.task_row(task) for task in tasks]).values()
+    rows_cached = sum(typed(row, str, "a row fragment") is not None for row in rows)
+    return {"version": version, "entries": entries, "rows_cached": rows_cached, "rows": len(tasks)}
 
 
 def stored_sizes(backend, names):

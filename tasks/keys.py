@@ -50,7 +50,7 @@ def list_lock(version, cursor):
 
 
 def list_fragment_id(version, cursor):
-    """What the list's {% cache %} fragment varies on (templates/tasks/index.html)."""
+    """What the list's {% typed_cache %} fragment varies on (templates/tasks/index.html)."""
     return f"{RELEASE}:{version}:{cursor.name}"
 
 

@@ -28,6 +28,7 @@ from django.core.cache import cache
 
 from memcachier_cache import unacknowledged_writes
 from tasks.keys import LIST_VERSION, TTL_SECONDS
+from tasks.typed_reads import unexpected
 
 VERSION_FORMAT = re.compile(r"[0-9a-f]{1,20}\.[0-9a-f]{12}")
 
@@ -127,9 +128,9 @@ def list_fragment_version():
     return current_list_version()
 
 
-def read_versioned(key, shape):
+def read_versioned(key, shape, what=None):
     """(current list version, value of type shape stored under key for that
-    version).
+    version); what names the entry in the log (by default, its key).
 
     One round trip. The value is None if absent, built from another version
     or of another type; the version is None only if the cache can't be used
@@ -141,20 +142,23 @@ def read_versioned(key, shape):
     version = found.get(LIST_VERSION)
     if not is_version(version):
         return _create_list_version(found=version), None
-    return version, value_for(version, found.get(key), shape)
+    return version, value_for(version, found.get(key), shape, what or key)
 
 
-def value_for(version, entry, shape):
+def value_for(version, entry, shape, what):
     """What entry holds for this version if it is of type shape (bytes: as
-    "<version>\n<value>"; anything else: a (version, value) tuple); else None."""
+    "<version>\n<value>"; anything else: a (version, value) tuple); else
+    None, and logged as `what` if it is no entry of that shape at all."""
     if shape is bytes:
         if isinstance(entry, bytes):
             stored_for, newline, value = entry.partition(b"\n")
-            if newline and stored_for == version.encode():
-                return value
-        return None
-    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version and isinstance(entry[1], shape):
-        return entry[1]
+            if newline:
+                return value if stored_for == version.encode() else None
+    elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], shape):
+        return entry[1] if entry[0] == version else None
+    # An entry of another version is stale, and expected; this is not.
+    if entry is not None:
+        unexpected(entry, what)
     return None
 
 
@@ -171,6 +175,7 @@ def _create_list_version(found=None):
     # cache is back, since writes may be committed meanwhile. A value that
     # is no version at all (another release's format, say) is replaced.
     if found is not None:
+        unexpected(found, "the list version")
         return _store_new_version(cache.set)
     version = new_version()
     if cache.add(LIST_VERSION, version, timeout=None):

@@ -8,7 +8,8 @@ down: docs/security.md ("The admin login throttle").
 A window starts at an address's first attempt and lasts WINDOW_SECONDS: the
 counter's life in the cache. The counter starts at that time (scaled), so
 the one incr that counts an attempt also says when its window ends, for the
-429's Retry-After.
+429's Retry-After. A value that is no such counter (not an integer, or a
+window that never was) is replaced by one that counts the attempt.
 """
 
 import ipaddress
@@ -21,6 +22,7 @@ from django.core.cache import cache
 
 from tasks import keys
 from tasks.refusals import refusal
+from tasks.typed_reads import unexpected
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -78,12 +80,31 @@ def count_attempt(key):
     now = int(time.time())
     cache.add(key, now * SCALE, WINDOW_SECONDS)
     try:
-        started, attempts = divmod(cache.incr(key), SCALE)
+        counter = cache.incr(key)
     except ValueError:
         _counting(False)
         return 0, 0
+    except TypeError:
+        # Not an integer: memcached can't add to it (nor Python, on the
+        # file cache). Read once, to say what it is.
+        _counting(True)
+        return _restart(key, now, cache.get(key))
     _counting(True)
+    started, attempts = divmod(counter, SCALE)
+    # A counter whose window did not start in the last window (a bare 7,
+    # say, which would refuse every login from 1970 on) is no counter of
+    # ours; a window's slack for clocks that differ between machines.
+    if not now - 2 * WINDOW_SECONDS <= started <= now + WINDOW_SECONDS:
+        return _restart(key, now, counter)
     return attempts, started + WINDOW_SECONDS - now
+
+
+def _restart(key, now, found):
+    """Replace what is no counter of ours with one that counts this attempt."""
+    if found is not None:  # (None: unreadable, and the backend said so)
+        unexpected(found, "an admin login counter")
+    cache.set(key, now * SCALE + 1, WINDOW_SECONDS)
+    return 1, WINDOW_SECONDS
 
 
 # Whether the last attempt could be counted: the log says when that changes.

@@ -68,7 +68,7 @@ class PageCacheMiddleware:
             return self.personalize(request, self.get_response(request))
         request.get_host()  # DisallowedHost (a 400) before anything is served
         key = keys.index_page(cursor)
-        version, stored = list_version.read_versioned(key, bytes)
+        version, stored = list_version.read_versioned(key, bytes, "the page")
         if stored is not None and (page := _page_of(stored)):
             record_page("hit")
             return self.personalized(request, *page)

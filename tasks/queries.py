@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from tasks import keys, list_version
 from tasks.pages import load_rows
+from tasks.typed_reads import unexpected
 
 # How long a request that lost the race to rebuild a page waits for the
 # winner before querying the database itself: a bounded number of queries
@@ -19,7 +20,7 @@ def get_page_rows(cursor):
     """load_rows(cursor), from the cache when it holds them for the current version."""
     if "query" not in settings.CACHE_LAYERS:
         return load_rows(cursor)
-    version, rows = list_version.read_versioned(keys.task_list(cursor), list)
+    version, rows = list_version.read_versioned(keys.task_list(cursor), list, "the task list")
     if rows is not None:
         return rows
     if version is None:
@@ -41,9 +42,17 @@ def _rebuild(version, cursor):
         return rows
     for delay in WAITS:
         time.sleep(delay)
-        current, rows = list_version.read_versioned(keys.task_list(cursor), list)
+        current, rows = list_version.read_versioned(keys.task_list(cursor), list, "the task list")
         if rows is not None:
             return rows
-        if current != version or cache.get(lock) is None:
-            break  # a newer write, or the loader gave up: don't wait for it
+        if current != version:
+            break  # a newer write: don't wait for it
+        held = cache.get(lock)
+        if held is not True:
+            # The loader gave up. Or the lock is a value no loader stores:
+            # delete it, or every rebuild of this version would wait for it.
+            if held is not None:
+                unexpected(held, "the list's rebuild lock")
+                cache.delete(lock)
+            break
     return load_rows(cursor)

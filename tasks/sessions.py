@@ -18,6 +18,7 @@ from django.utils.crypto import constant_time_compare
 
 from memcachier_cache import unacknowledged_writes
 from tasks.refusals import RETRY_SOON_SECONDS, refusal
+from tasks.typed_reads import unexpected
 
 logger = logging.getLogger(__name__)
 LOGGED_OUT = "logged-out"
@@ -42,6 +43,11 @@ class SessionStore(cached_db.SessionStore):
             return {}
         if isinstance(data, dict):
             return data
+        if data is not None:
+            unexpected(data, "a session")
+        # add(), not set(): a logout's tombstone stored meanwhile must stay.
+        # So a value of another type stays too, and is a miss (from the
+        # database) until the session is next saved.
         stored = self._get_session_from_db()
         if not stored:
             return {}
@@ -59,6 +65,8 @@ class SessionStore(cached_db.SessionStore):
                 return False
             if isinstance(cached, dict):
                 return True
+            if cached is not None:
+                unexpected(cached, "a session")
         return cached_db.DBStore.exists(self, session_key)
 
     def flush(self):

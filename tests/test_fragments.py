@@ -1,4 +1,4 @@
-"""{% cache %} list fragment and the batched row fragments (Russian doll)."""
+"""{% typed_cache %} list fragment and the batched row fragments (Russian doll)."""
 
 import pytest
 from django.core.cache import cache

@@ -62,7 +62,7 @@ def test_a_miss_after_an_edit_says_miss_with_its_queries_and_round_trips(client,
     assert entries["db"][0] == f"{queries} {'query' if queries == 1 else 'queries'}" and queries >= 1
     assert entries["cache"][0] == f"memcached: {memcached_meter.round_trips} round trips"
     assert entries["render"][1] > 0
-    # The list is queried while the template renders (inside its {% cache %}
+    # The list is queried while the template renders (inside its {% typed_cache %}
     # fragment): db time is part of render time, not added to it.
     assert entries["total"][1] >= entries["render"][1] >= entries["db"][1]
 
