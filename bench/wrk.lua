@@ -9,6 +9,9 @@
 -- and the page's token.
 -- Writes alternate between adding a task and deleting one that was added,
 -- so the list stays near its seeded size whatever the run's length.
+-- Each write says, in X-Forwarded-For, that it comes from an address of its
+-- own (a random 10.x.y.z): the load stands for many visitors, and the app
+-- limits what one address may write (tasks/throttle.py).
 -- done() prints one line "WRK_JSON {...}" for bench/run.py to read.
 
 local threads_seen = {}
@@ -31,12 +34,18 @@ function init(args)
   read_request = wrk.format("GET", path)
   sent = 0
   writes = 0
+  -- Each thread's own sequence, and another one each run.
+  math.randomseed(os.time() * 1000 + first_new_id * 64 + thread_index)
 end
 
 local function post(url, body)
+  local address = math.random(1, 2 ^ 24 - 2)
   local headers = {
     ["Cookie"] = cookie,
     ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["X-Forwarded-For"] = string.format(
+      "10.%d.%d.%d", math.floor(address / 65536), math.floor(address / 256) % 256, address % 256
+    ),
   }
   return wrk.format("POST", url, headers, "csrfmiddlewaretoken=" .. token .. body)
 end

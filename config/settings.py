@@ -51,7 +51,7 @@ if not DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = [".herokuapp.com", "localhost", "127.0.0.1"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
-# Where a client's address comes from (the admin login throttle): the last
+# Where a client's address comes from (tasks/throttle.py's limits): the last
 # X-Forwarded-For entry, which Heroku's router appends, on a dyno; anywhere
 # else the connection's own address, unless a proxy you run says so too.
 TRUST_X_FORWARDED_FOR = env_flag("TRUST_X_FORWARDED_FOR", IS_HEROKU_APP)

@@ -1,6 +1,6 @@
 """
 Every cache key of this app, and how long its entries live: built here and
-nowhere else (the task list's, and the admin login throttle's).
+nowhere else (the task list's, and the throttles' counters).
 
 Whatever is derived from the task list is keyed on, or stored with, the list
 version (tasks/list_version.py), and keyed on the release (tasks/release.py):
@@ -64,10 +64,11 @@ def task_row(task):
     return make_template_fragment_key(ROW_FRAGMENT, [RELEASE, task["id"], task["name"], task["updated_at"].isoformat()])
 
 
-def login_attempts(address):
-    """Admin login attempts from one client address (tasks/login_throttle.py).
-    Hashed: an address can be long, or odd."""
-    return f"login-attempts:{hashlib.sha256(address.encode()).hexdigest()[:32]}"
+def throttle(name, subject):
+    """A throttle's counter (tasks/throttle.py): `name` says what is counted
+    (logins per address, adds per /48...), `subject` whose. Hashed: an
+    address or a user name can be long, or odd."""
+    return f"throttle:{name}:{hashlib.sha256(subject.encode()).hexdigest()[:32]}"
 
 
 def page_keys(tasks, version, cursor):

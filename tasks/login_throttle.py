@@ -1,34 +1,38 @@
 """
-The admin login, throttled: at most MAX_ATTEMPTS password checks per client
-address per window, counted in the cache with memcached's atomic add and
-incr before the password is checked; the next one gets a 429 with
-Retry-After. What it guarantees, and why it fails open while the cache is
-down: docs/security.md ("The admin login throttle").
-
-A window starts at an address's first attempt and lasts WINDOW_SECONDS: the
-counter's life in the cache. The counter starts at that time (scaled), so
-the one incr that counts an attempt also says when its window ends, for the
-429's Retry-After. A value that is no such counter (not an integer, or a
-window that never was) is replaced by one that counts the attempt.
+The admin login, throttled: password checks are bounded per client address,
+per IPv6 /48 and per account, each counted (tasks/throttle.py) before the
+password is checked; over any of them, a 429 with Retry-After that says
+which, and when to try again. What it guarantees, how an account's owner
+gets in while a botnet guesses at it, and why it fails open while the cache
+is down: docs/security.md ("The admin login throttle").
 """
 
-import ipaddress
-import logging
-import time
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
+from django.contrib.auth.forms import AuthenticationForm
+from django.core import signing
 
-from tasks import keys
+from tasks import throttle
 from tasks.refusals import refusal
-from tasks.typed_reads import unexpected
+from tasks.throttle import Limit
 
-logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
-WINDOW_SECONDS = 10 * 60
-# counter = window start (Unix seconds) * SCALE + attempts: fits memcached's 64 bits.
-SCALE = 10**6
+# A person mistypes a few times; one address guessing gets 30 an hour.
+PER_ADDRESS = Limit("login-address", 5, 10 * 60, "from your address")
+# An IPv6 /48, four /64s' worth: its 65,536 /64s don't get 5 guesses each.
+PER_NETWORK = Limit("login-network", 20, 10 * 60, "from your network")
+# One account, from every address together: what a botnet gets at it.
+PER_ACCOUNT = Limit("login-account", 20, 60 * 60, "for this account")
+# The same account from browsers that have logged in to it before (the
+# device cookie), counted apart: a botnet has no such cookie, so it can't
+# use up the owner's allowance, and a stolen cookie adds at most this much.
+PER_ACCOUNT_KNOWN = Limit("login-account-known", 20, 60 * 60, "for this account")
+
+# Set by a successful login, sent back only to the login page: signed, so
+# only this app makes one; it names the account, and lets nobody in by itself.
+DEVICE_COOKIE = "login_device"
+DEVICE_SALT = "tasks.login_throttle.device"
+DEVICE_MAX_AGE = 365 * 24 * 60 * 60
 
 
 def throttled(login_view):
@@ -36,97 +40,70 @@ def throttled(login_view):
     def view(request, *args, **kwargs):
         if request.method != "POST":
             return login_view(request, *args, **kwargs)
-        key = keys.login_attempts(client_address(request))
-        attempts, seconds_left = count_attempt(key)
-        if attempts > MAX_ATTEMPTS:
-            return too_many(request, retry_after=max(seconds_left, 1))
+        address, network = throttle.client_blocks(request)
+        username = account(request.POST.get("username"))
+        known = known_account(request) == username
+        limit, retry_after = throttle.exceeded(
+            [
+                (PER_ADDRESS, address),
+                # A known browser is the owner's, wherever it is: its own
+                # address still counts, its neighbours' guesses don't.
+                (PER_NETWORK, None if known else network),
+                (PER_ACCOUNT_KNOWN if known else PER_ACCOUNT, username),
+            ]
+        )
+        if limit:
+            return too_many(request, limit, retry_after)
         response = login_view(request, *args, **kwargs)
         if response.status_code == 302 and request.user.is_authenticated:
-            cache.delete(key)
+            # The owner's own mistypes are forgiven; the botnet's guesses
+            # (PER_ACCOUNT, PER_NETWORK) are not, whoever logs in.
+            throttle.clear(PER_ADDRESS, address)
+            throttle.clear(PER_ACCOUNT_KNOWN, username)
+            remember_account(request, response, username)
         return response
 
     return view
 
 
-def client_address(request):
-    """The client's address, as counted: Heroku's router appends it to
-    X-Forwarded-For. An IPv6 client counts per /64, the block one
-    subscriber usually gets: otherwise each of its 2^64 addresses would
-    have its own MAX_ATTEMPTS."""
-    address = None
-    if settings.TRUST_X_FORWARDED_FOR:
-        address = parse_address(request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1])
-    # No router in front after all: the connection's own address.
-    address = address or parse_address(request.META.get("REMOTE_ADDR", ""))
-    if address is None:
-        return ""
-    if address.version == 6:
-        if address.ipv4_mapped:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+def account(username):
+    """A user name as Django's auth looks it up: cleaned by the login form's
+    own field (surrounding spaces stripped, NFKC-normalized, so "ｓｔａｆｆ"
+    is "staff"), then matched exactly ("Staff" is another account)."""
+    return AuthenticationForm().fields["username"].to_python(username)
 
 
-def parse_address(text):
+def known_account(request):
+    """The account this browser logged in to last (its device cookie), or None."""
     try:
-        return ipaddress.ip_address(text.strip())
-    except ValueError:
+        return signing.loads(request.COOKIES.get(DEVICE_COOKIE, ""), salt=DEVICE_SALT, max_age=DEVICE_MAX_AGE)
+    except signing.BadSignature:  # no cookie, a forged or an expired one
         return None
 
 
-def count_attempt(key):
-    """(this attempt's number in its window, seconds until the window ends);
-    (0, 0) if the cache can't count."""
-    now = int(time.time())
-    cache.add(key, now * SCALE, WINDOW_SECONDS)
-    try:
-        counter = cache.incr(key)
-    except ValueError:
-        _counting(False)
-        return 0, 0
-    except TypeError:
-        # Not an integer: memcached can't add to it (nor Python, on the
-        # file cache). Read once, to say what it is.
-        _counting(True)
-        return _restart(key, now, cache.get(key))
-    _counting(True)
-    started, attempts = divmod(counter, SCALE)
-    # A counter whose window did not start in the last window (a bare 7,
-    # say, which would refuse every login from 1970 on) is no counter of
-    # ours; a window's slack for clocks that differ between machines.
-    if not now - 2 * WINDOW_SECONDS <= started <= now + WINDOW_SECONDS:
-        return _restart(key, now, counter)
-    return attempts, started + WINDOW_SECONDS - now
-
-
-def _restart(key, now, found):
-    """Replace what is no counter of ours with one that counts this attempt."""
-    if found is not None:  # (None: unreadable, and the backend said so)
-        unexpected(found, "an admin login counter")
-    cache.set(key, now * SCALE + 1, WINDOW_SECONDS)
-    return 1, WINDOW_SECONDS
-
-
-# Whether the last attempt could be counted: the log says when that changes.
-_counting_works = True
-
-
-def _counting(works):
-    """Log when counting stops and starts working again: once per change,
-    not once per login attempt while memcached is down."""
-    global _counting_works
-    if works == _counting_works:
-        return
-    _counting_works = works
-    if works:
-        logger.warning("admin login attempts are counted again: throttling is back on")
-    else:
-        logger.warning("the cache can't count admin login attempts: throttling is off until it can")
-
-
-def too_many(request, retry_after):
-    minutes = -(-retry_after // 60)
-    message = (
-        f"Too many failed logins from your address. Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
+def remember_account(request, response, username):
+    response.set_cookie(
+        DEVICE_COOKIE,
+        signing.dumps(username, salt=DEVICE_SALT),  # base64: any user name fits in a cookie
+        max_age=DEVICE_MAX_AGE,
+        path=request.path,  # the login page only
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
     )
+
+
+def clear_account(username):
+    """Let an account's owner log in from any browser now (`manage.py
+    clear_login_throttle`): forget the failed logins counted against it."""
+    username = account(username)
+    throttle.clear(PER_ACCOUNT, username)
+    throttle.clear(PER_ACCOUNT_KNOWN, username)
+    return username
+
+
+def too_many(request, limit, retry_after):
+    message = f"Too many failed logins {limit.whose}. Please try again in {throttle.in_minutes(retry_after)}."
+    if limit == PER_ACCOUNT:
+        message += " A browser that has logged in to this account before can log in now."
     return refusal(request, 429, "Too many failed logins", message, retry_after=retry_after)

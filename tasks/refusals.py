@@ -1,8 +1,9 @@
 """
 A refusal that says what happened (templates/refusal.html): no such page of
-the task list (404), a body too large (413), too many failed logins (429), a
-logout or a write the app can't make right now (503), with Retry-After where
-trying again will help.
+the task list (404), a body too large (413), too many failed logins or
+deletes (429, tasks/throttle.py), a logout or a write the app can't make
+right now (503), with Retry-After where trying again will help. (A refused
+add gets the task list page back instead, with what was typed: tasks/views.py.)
 """
 
 from django.shortcuts import render

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.core.cache.utils import make_template_fragment_key
 from django.template import Context, Template
 
-from tasks import keys, typed_reads
+from tasks import keys, login_throttle, typed_reads
 from tasks.models import Task
 from tasks.pages import NEWEST, PAGE_SIZE, load_rows
 from tests.conftest import HttpsClient
@@ -29,7 +29,7 @@ KEYS = {
     "the rebuild lock": lambda version, admin: keys.list_lock(version, NEWEST),
     "the list fragment": lambda version, admin: keys.list_fragment(version, NEWEST),
     "a row fragment": lambda version, admin: keys.task_row(load_rows(NEWEST)[0]),
-    "the login counter": lambda version, admin: keys.login_attempts("127.0.0.1"),
+    "the login counter": lambda version, admin: login_throttle.PER_ADDRESS.key("127.0.0.1"),
     "the admin's session": lambda version, admin: (
         cached_db.KEY_PREFIX + admin.cookies[settings.SESSION_COOKIE_NAME].value
     ),

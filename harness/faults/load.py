@@ -1,6 +1,7 @@
 """The fault runs' load: a timed HTTP visitor, and reader and writer threads recording every request."""
 
 import http.client
+import itertools
 import re
 import threading
 import time
@@ -13,6 +14,16 @@ from harness.visitor import Visitor as Browser
 TASK_ROW = re.compile(r'<span class="task-name">([^<]*)</span><button formaction="/(\d+)/delete"')
 # The stale-read phases' load: more writers, no pause.
 STALE_LOAD = {"readers": 8, "writers": 4, "write_pause": 0.05}
+# Numbers the client address of each write (see Visitor.post).
+_writes = itertools.count(1)
+
+
+def client_address():
+    """An address of its own for each write, 10.0.0.1 onwards: the load
+    stands for many visitors, and the app limits what one address may
+    write (tasks/throttle.py; the rig's app trusts X-Forwarded-For)."""
+    number = next(_writes)
+    return f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
 
 
 @dataclass
@@ -49,10 +60,10 @@ class Visitor:
         self.browser = Browser(base_url, timeout=timeout)
         self.token = None
 
-    def request(self, method, path, fields=None):
+    def request(self, method, path, fields=None, headers=()):
         started = time.monotonic()
         try:
-            response = self.browser.request(method, path, fields)
+            response = self.browser.request(method, path, fields, headers)
         except (OSError, http.client.HTTPException) as error:
             return Result(method, path, 0, started, time.monotonic(), error=repr(error))
         result = Result(
@@ -69,8 +80,10 @@ class Visitor:
         return self.request("GET", path)
 
     def post(self, path, fields=None):
-        """POST a form with the CSRF token of the last page this visitor got."""
-        return self.request("POST", path, {**(fields or {}), "csrfmiddlewaretoken": self.token or ""})
+        """POST a form with the CSRF token of the last page this visitor
+        got, from an address of its own (client_address)."""
+        fields = {**(fields or {}), "csrfmiddlewaretoken": self.token or ""}
+        return self.request("POST", path, fields, {"X-Forwarded-For": client_address()})
 
 
 @dataclass

@@ -101,6 +101,9 @@ class Rig:
             "FILE_CACHE_DIR": str(self.workdir / "file-cache"),
             "MEMCACHIER_TIMEOUT": str(self.timeout),
             "SECRET_KEY": os.environ.get("SECRET_KEY") or "faults-only-" + "x" * 50,
+            # Each write of the load comes from an address of its own
+            # (harness/faults/load.py): as a router would say, in X-Forwarded-For.
+            "TRUST_X_FORWARDED_FOR": "1",
         }
         if self.cache == "memcached":
             addresses = [server.address for server in self.servers]
