@@ -4,7 +4,7 @@ per IPv6 /48 and per account, each counted (tasks/throttle.py) before the
 password is checked; over any of them, a 429 with Retry-After that says
 which, and when to try again. What it guarantees, how an account's owner
 gets in while a botnet guesses at it, and why it fails open while the cache
-is down: docs/security.md ("The admin login throttle").
+is down: docs/security.md ("The admin login").
 """
 
 from functools import wraps
