@@ -13,7 +13,7 @@ import os
 from django.core.cache import cache, caches
 
 from tasks import keys, list_version
-from tasks.pages import NEWEST, PAGE_SIZE, load_rows
+from tasks.pages import NEWEST, newest_tasks
 from tasks.typed_reads import typed, unexpected
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def app_entries():
     """The task list's version, and which entries of its newest page are
     cached for it (with their size as stored), this release's: one page,
     whatever the list's length."""
-    tasks = load_rows(NEWEST)[:PAGE_SIZE]
+    tasks = newest_tasks()
     version = cache.get(keys.LIST_VERSION)
     if not list_version.is_version(version):
         if version is not None:
@@ -96,13 +96,13 @@ def app_entries():
     named = {
         "the page": page,
         "the list (query cache)": rows,
-        "the list fragment": keys.list_fragment(version, NEWEST),
+        "the list fragment": fragment,
     }
     # Each size read from the cache that stores the entry: the fragment lives
     # in the template_fragments alias (a DummyCache when fragments are off).
     sizes = {
         **stored_sizes(cache, [page, rows]),
-        **stored_sizes(fragments, [keys.list_fragment(version, NEWEST)]),
+        **stored_sizes(fragments, [fragment]),
     }
     entries = [{"name": name, "cached": key in current, "size": sizes.get(key)} for name, key in named.items()]
     rows = fragments.get_many([keys.task_row(task) for task in tasks]).values()
@@ -137,7 +137,7 @@ def clear_app_keys():
     entries and rows; (how many were present, how many there are)."""
     version = cache.get(keys.LIST_VERSION)
     version = version if list_version.is_version(version) else None
-    names = [keys.LIST_VERSION, *keys.page_keys(load_rows(NEWEST)[:PAGE_SIZE], version, NEWEST)]
+    names = [keys.LIST_VERSION, *keys.page_keys(newest_tasks(), version, NEWEST)]
     present = cache.get_many(names)
     cache.delete_many(names)
     logger.info("Cleared the task list's cache: %d of %d keys were present", len(present), len(names))

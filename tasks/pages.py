@@ -91,3 +91,8 @@ def page_of(cursor, rows):
     else:
         newer = Cursor(after=rows[0]["id"]) if rows else NEWEST
     return Page(rows, newer, Cursor(before=rows[-1]["id"]) if more else None)
+
+
+def newest_tasks():
+    """The tasks of the newest page, uncached (the Cache page, clear_cache)."""
+    return page_of(NEWEST, load_rows(NEWEST)).tasks

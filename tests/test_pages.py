@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from tasks import keys, list_version
 from tasks.models import NAME_MAX_LENGTH, Task
-from tasks.pages import NEWEST, PAGE_SIZE, Cursor, load_rows
+from tasks.pages import NEWEST, PAGE_SIZE, Cursor, newest_tasks
 from tests.conftest import HttpsClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -161,7 +161,7 @@ def test_an_entry_holds_one_page_whatever_the_lists_length(client):
 
 def stored_page(version):
     """{key: bytes as stored} of the newest page's entries for a version."""
-    rows = load_rows(NEWEST)[:PAGE_SIZE]
+    rows = newest_tasks()
     return cache.stored_sizes(keys.page_keys(rows, version, NEWEST))
 
 
