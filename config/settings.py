@@ -99,7 +99,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # A logout memcached can't confirm: a 503 that says so (tasks/sessions.py).
     "tasks.sessions.SessionCacheMiddleware",
-    # The database down: a 503 with Retry-After, not a 500.
+    # The database away: a 503 with Retry-After, not a 500 (tasks/database_outage.py).
     "tasks.database_outage.DatabaseOutageMiddleware",
 ]
 
@@ -135,7 +135,26 @@ DATABASES = {
         ssl_require=IS_HEROKU_APP and os.environ.get("DATABASE_URL", "").startswith("postgres"),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Every wait on the database is bounded (docs/reliability.md, "The
+    # database away"): libpq waits for ever to connect to a host that doesn't
+    # answer unless told not to (2 s is its smallest timeout), and TCP waits
+    # minutes for a host that vanished mid-query. A statement runs 5 s at most:
+    # this app's take milliseconds. (A long migration:
+    # DATABASE_STATEMENT_TIMEOUT=0 python manage.py migrate.)
+    statement_timeout = os.environ.get("DATABASE_STATEMENT_TIMEOUT", "5s")
+    if not re.fullmatch(r"[0-9]+(ms|s|min)?", statement_timeout):
+        raise ImproperlyConfigured("DATABASE_STATEMENT_TIMEOUT must be a PostgreSQL duration, such as 5s or 500ms")
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": 2,
+        "tcp_user_timeout": 5000,  # ms
+        "options": f"-c statement_timeout={statement_timeout}",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+    # Django's backend, which after a failed connection doesn't make every
+    # request wait for the next one to fail (tasks/database_outage.py).
+    DATABASES["default"]["ENGINE"] = "tasks.postgresql"
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default, shared by runserver and gunicorn's workers. WAL
     # lets reads go on during a write; IMMEDIATE takes the write lock when a
     # transaction starts, so a contended write waits (up to timeout seconds)

@@ -136,30 +136,48 @@ def read_versioned(key, shape, what=None):
     or of another type; the version is None only if the cache can't be used
     or trusted now.
     """
+    version, value, _ = read_versioned_or_older(key, shape, what)
+    return version, value
+
+
+def read_versioned_or_older(key, shape, what=None):
+    """read_versioned's (version, value), and the value stored under key
+    for an older version (or None): what the page cache may serve, flagged,
+    while the database that would rebuild it can't be reached."""
     if not _settled():
-        return None, None
+        return None, None, None
     found = cache.get_many([LIST_VERSION, key])
     version = found.get(LIST_VERSION)
     if not is_version(version):
-        return _create_list_version(found=version), None
-    return version, value_for(version, found.get(key), shape, what or key)
+        return _create_list_version(found=version), None, None
+    stored_for, value = _entry(found.get(key), shape, what or key)
+    if stored_for == version:
+        return version, value, None
+    return version, None, value
 
 
 def value_for(version, entry, shape, what):
     """What entry holds for this version if it is of type shape (bytes: as
     "<version>\n<value>"; anything else: a (version, value) tuple); else
     None, and logged as `what` if it is no entry of that shape at all."""
+    stored_for, value = _entry(entry, shape, what)
+    return value if stored_for == version else None
+
+
+def _entry(entry, shape, what):
+    """(the version entry was stored for, its value of type shape), or
+    (None, None), logged as `what` if it is no entry of that shape at all."""
     if shape is bytes:
         if isinstance(entry, bytes):
             stored_for, newline, value = entry.partition(b"\n")
             if newline:
-                return value if stored_for == version.encode() else None
+                return stored_for.decode("ascii", "replace"), value
     elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], shape):
-        return entry[1] if entry[0] == version else None
+        return entry
     # An entry of another version is stale, and expected; this is not.
     if entry is not None:
         unexpected(entry, what)
-    return None
+    return None, None
 
 
 def store_versioned(key, version, value):

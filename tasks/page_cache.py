@@ -19,6 +19,11 @@ process_request and process_response), Content-Length. On a miss the view
 renders the list from request.list_version, the version the page will be
 stored under, so that the page is never stored under a newer version than
 the list it shows.
+
+While the database can't be reached, a page that would need it to be
+rebuilt is answered with the one stored for an older version, if any,
+flagged as stale on the page and in its headers, and never stored as
+current (docs/reliability.md, "The database away").
 """
 
 import time
@@ -34,6 +39,7 @@ from django.utils.http import http_date
 from memcachier_cache import unacknowledged_writes
 from tasks import keys, list_version
 from tasks.csrf_token import masked_token
+from tasks.database_outage import database_known_down
 from tasks.pages import NEWEST, cursor_of
 from tasks.server_timing import record_page
 
@@ -43,6 +49,14 @@ CSRF_SLOT = '<input type="hidden" name="csrfmiddlewaretoken" value="CSRF-SLOT">'
 SLOT = CSRF_SLOT.encode()
 TOKEN_INPUT = b'<input type="hidden" name="csrfmiddlewaretoken" value="%s">'
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+# What {% notice_slot %} renders (an HTML comment no escaped name can make),
+# and what goes there on a page served from before the latest write.
+NOTICE_SLOT = "<!-- notice -->"
+NOTICE_SLOT_BYTES = NOTICE_SLOT.encode()
+STALE_NOTICE = (
+    b'<p class="notice" role="status">The database can\'t be reached right now: this list may be out of date, '
+    b"and changes can't be saved. Please try again in a moment.</p>"
+)
 
 
 @cache
@@ -68,10 +82,14 @@ class PageCacheMiddleware:
             return self.personalize(request, self.get_response(request))
         request.get_host()  # DisallowedHost (a 400) before anything is served
         key = keys.index_page(cursor)
-        version, stored = list_version.read_versioned(key, bytes, "the page")
+        version, stored, older = list_version.read_versioned_or_older(key, bytes, "the page")
         if stored is not None and (page := _page_of(stored)):
             record_page("hit")
             return self.personalized(request, *page)
+        older = older and _page_of(older)
+        if older and database_known_down():
+            # Rebuilding it needs the database: the older page, flagged.
+            return self.stale(request, *older)
         request.list_version = version
         # Every write while rebuilding is keyed on, or carries, the version it
         # was built from: one that is lost leaves nothing stale, so none waits
@@ -81,10 +99,18 @@ class PageCacheMiddleware:
             why_not = "cache unavailable" if version is None else _why_not_stored(request, response)
             if not why_not:
                 list_version.store_versioned(key, version, _stored(response.content))
+        if older and getattr(response, "database_down", False):
+            return self.stale(request, *older)
         record_page(f"miss, not stored: {why_not}" if why_not else "miss")
         return self.personalize(request, response)
 
-    def personalized(self, request, slots, content):
+    def stale(self, request, slots, content):
+        """The page from before the latest write, while the database can't
+        be reached: said so on the page, and never stored as current."""
+        record_page("stale")
+        return self.personalized(request, slots, content.replace(NOTICE_SLOT_BYTES, STALE_NOTICE, 1), "STALE")
+
+    def personalized(self, request, slots, content, cache_status="HIT"):
         """A hit: a response of the cached content (bytes, with this many
         slots) made for this visitor.
 
@@ -103,7 +129,7 @@ class PageCacheMiddleware:
         response = HttpResponse(body, headers={"Content-Length": len(body), "Vary": "Cookie"})
         # (Vary: the body holds a token made from the cookie, as
         # CsrfViewMiddleware says on the responses it sends the cookie with.)
-        return self.csrf.process_response(request, _private(response, "HIT"))
+        return self.csrf.process_response(request, _private(response, cache_status))
 
     def personalize(self, request, response):
         """A rendered page of the list (any response with the slot): the

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from tasks import keys, list_version
+from tasks.database_outage import database_known_down
 from tasks.pages import load_rows
 from tasks.typed_reads import unexpected
 
@@ -36,6 +37,10 @@ def _rebuild(version, cursor):
     # limit: the winner's store can't be refused for its size, so waiters
     # never wait for a value that will never come.
     lock = keys.list_lock(version, cursor)
+    if database_known_down():
+        # The database is away: no lock for others to wait on. (This fails
+        # at once, unless this thread's connection still works.)
+        return load_rows(cursor)
     if cache.add(lock, True, LOCK_SECONDS):
         rows = load_rows(cursor)
         list_version.store_versioned(keys.task_list(cursor), version, rows)
@@ -45,8 +50,8 @@ def _rebuild(version, cursor):
         current, rows = list_version.read_versioned(keys.task_list(cursor), list, "the task list")
         if rows is not None:
             return rows
-        if current != version:
-            break  # a newer write: don't wait for it
+        if current != version or database_known_down():
+            break  # a newer write, or a loader that can't load: don't wait for it
         held = cache.get(lock)
         if held is not True:
             # The loader gave up. Or the lock is a value no loader stores:

@@ -19,6 +19,7 @@ print(json.dumps({
     "db_name": str(settings.DATABASES["default"]["NAME"]),
     "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
     "health_checks": settings.DATABASES["default"]["CONN_HEALTH_CHECKS"],
+    "db_options": settings.DATABASES["default"].get("OPTIONS", {}),
     "cache": type(c).__name__,
     "client": type(c._cache).__name__ if hasattr(c, "server_stats") else None,
     "options": {k: v for k, v in getattr(c, "_options", {}).items() if k != "password"},
@@ -38,6 +39,7 @@ SETTINGS_ENV = (
     "CACHE_LAYERS",
     "CI",
     "CSRF_TRUSTED_ORIGINS",
+    "DATABASE_STATEMENT_TIMEOUT",
     "DATABASE_URL",
     "DEBUG",
     "DYNO",
@@ -78,10 +80,28 @@ def test_embedded_default_needs_no_server():
 
 def test_database_url_selects_postgres_with_persistent_checked_connections():
     shown = show(DATABASE_URL="postgres://u:p@db.example:5432/tasks")
-    assert shown["db_engine"] == "django.db.backends.postgresql"
+    assert shown["db_engine"] == "tasks.postgresql"
     assert shown["db_name"] == "tasks"
     assert shown["conn_max_age"] == 600
     assert shown["health_checks"] is True
+
+
+def test_every_wait_on_postgres_is_bounded():
+    shown = show(DATABASE_URL="postgres://u:p@db.example:5432/tasks")
+    assert shown["db_options"] == {
+        "connect_timeout": 2,
+        "tcp_user_timeout": 5000,
+        "options": "-c statement_timeout=5s",
+    }
+    longer = show(DATABASE_URL="postgres://u:p@db.example:5432/tasks", DATABASE_STATEMENT_TIMEOUT="0")
+    assert longer["db_options"]["options"] == "-c statement_timeout=0"
+
+
+def test_a_statement_timeout_that_is_no_duration_is_refused_at_start():
+    env = clean_env(DATABASE_URL="postgres://u:p@db.example:5432/tasks", DATABASE_STATEMENT_TIMEOUT="5s -c role=x")
+    result = python(SHOW, env)
+    assert result.returncode != 0
+    assert "DATABASE_STATEMENT_TIMEOUT must be a PostgreSQL duration" in result.stderr
 
 
 def test_memcachier_variables_select_sharded_bmemcached_with_sasl():

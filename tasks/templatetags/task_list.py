@@ -6,7 +6,7 @@ from django.core.cache.utils import make_template_fragment_key
 from django.utils.safestring import mark_safe
 
 from tasks import keys
-from tasks.page_cache import CSRF_SLOT
+from tasks.page_cache import CSRF_SLOT, NOTICE_SLOT
 from tasks.typed_reads import typed, unexpected
 
 register = template.Library()
@@ -16,6 +16,12 @@ register = template.Library()
 def csrf_slot():
     """Where the visitor's CSRF token goes, filled in by tasks.page_cache."""
     return mark_safe(CSRF_SLOT)
+
+
+@register.simple_tag
+def notice_slot():
+    """Where a notice about the page goes (it may be out of date), put in by tasks.page_cache."""
+    return mark_safe(NOTICE_SLOT)
 
 
 @register.tag
