@@ -8,6 +8,7 @@ imports the other.
 - visitor.py: one HTTP visitor with its cookies and CSRF token;
 - tarpit.py: a memcached that accepts and never answers, or a cuttable proxy;
 - delay.py, delay_proxy.py: memcached a round trip away, as a hosted one is;
+- reply_delay.py: memcached whose answers to one command come late;
 - data.py: tasks seeded straight into the database, and edits;
 - django_suites.py: Django's own cache and session tests, on a backend;
 - faults/: the fault rig: the app under load on servers of its own to break,

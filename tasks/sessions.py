@@ -14,6 +14,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends import cached_db
 from django.core.cache.backends.base import InvalidCacheKey
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError, InterfaceError
 from django.utils.crypto import constant_time_compare
 
 from memcachier_cache import unacknowledged_writes
@@ -39,6 +40,13 @@ class SessionStore(cached_db.SessionStore):
         except Exception:
             data = None  # an invalid key, handled as Django's own load() does (#17810)
         if data == LOGGED_OUT:
+            # This session must not exist, but its row may: a logout can
+            # stop after its tombstone (memcached answered too late, or the
+            # row's delete failed). Once the tombstone is evicted or
+            # flushed, that row would log the cookie in again. A database
+            # error propagates: the cookie stays, and its next request
+            # tries again.
+            cached_db.DBStore.delete(self, self.session_key)
             self._session_key = None
             return {}
         if isinstance(data, dict):
@@ -70,10 +78,24 @@ class SessionStore(cached_db.SessionStore):
         return cached_db.DBStore.exists(self, session_key)
 
     def flush(self):
-        if self.session_key and SESSION_KEY in self._session:
-            # Ending a login: first, so that a refusal changes nothing.
-            self._bury(self.session_key, required=True)
-        super().flush()
+        session_key = self.session_key
+        ending_a_login = session_key and SESSION_KEY in self._session
+        if ending_a_login:
+            # Ending a login: the tombstone first, so that a refused logout
+            # deletes nothing.
+            self._bury(session_key, required=True)
+        try:
+            super().flush()
+        except (DatabaseError, InterfaceError):
+            if ending_a_login:
+                # The row is most likely still there, and the visitor keeps
+                # the cookie and is told the database failed: take the
+                # tombstone back, so that nothing has changed. Should that
+                # fail too, the tombstone stays, and load() ends the session
+                # when the cookie comes back.
+                self._cache.delete(self.cache_key_prefix + session_key)
+                self._buried = None
+            raise
 
     def save(self, must_create=False):
         super().save(must_create)
@@ -126,7 +148,7 @@ class SessionStore(cached_db.SessionStore):
         # A tombstone must know it was stored: never a write that doesn't
         # wait for the answer. Not set_now, though: while this process skips
         # a hung server, a set sent anyway would sit in the server's socket
-        # and could land after the visitor was told nothing changed. The
+        # and could land long after the visitor was told to try again. The
         # skip window (5 s) is shorter than the 503's Retry-After.
         try:
             with unacknowledged_writes(False):
@@ -166,8 +188,8 @@ class SessionCacheMiddleware:
         return refusal(
             request,
             503,
-            "You are still logged in",
-            "Logging out (or renewing a login) needs the session cache, which can't be reached right now. "
-            "Nothing has changed. Please try again in a moment.",
+            "Logout not confirmed",
+            "Your logout (or the renewal of your login) could not be confirmed: the session cache did not "
+            "answer in time. Please try again in a moment.",
             retry_after=RETRY_SOON_SECONDS,
         )
