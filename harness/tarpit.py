@@ -13,27 +13,46 @@ sent, and never writes a byte.
         ... point a client at tarpit.address ...
         tarpit.connections()                  # connections accepted so far
 
-With a target, it is a proxy to that server instead, which can be cut off:
-a network path that starts dropping packets while the server behind it keeps
-running, with its data. A hung or SIGSTOPped server can't show that case:
-it executes what was queued for it once it runs again; a cut path loses it.
+With a target, it is a relay to that server instead, which can fail in two
+ways. A path cut off: it starts dropping packets while the server behind it
+keeps running, with its data. A hung or SIGSTOPped server can't show that
+case: it executes what was queued for it once it runs again; a cut path
+loses it. And a host that stops answering, as in a database failover: the
+connections open to it end, and new ones get no answer at all (the client
+waits for its own connect timeout, it is never refused), until it is back.
 
     with Tarpit(target=memcached.port) as path:
         ... point a client at path.address ...
         path.cut()                            # swallow everything from now on
         path.heal()                           # new connections get through again
 
+    with Tarpit(target=postgres.port) as host:
+        host.stop_answering()                 # close what it relays, hold new connections
+        host.heal()                           # close those held, forward new ones again
+
 connections() is exact: it first makes a marker connection of its own and
 waits until the tarpit has accepted it. The kernel hands out pending
 connections in order, so every connection a client made before the call has
-been counted by then.
+been counted by then. stop_answering() and heal() return once the relay has
+closed what they close, so a client's next read sees it.
 """
 
 import argparse
+import queue
 import selectors
 import socket
 import threading
 import time
+from dataclasses import dataclass
+
+
+@dataclass(eq=False)
+class _Pair:
+    """One client connection and, while relayed, its connection to the target."""
+
+    client: socket.socket
+    server: socket.socket = None
+    dead: bool = False  # swallow what it sends: cut, or held by a host that doesn't answer
 
 
 class Tarpit:
@@ -42,12 +61,17 @@ class Tarpit:
         self.port = port
         self.target = target  # a port on host to forward to; None: swallow everything
         self._cut = target is None
+        self._unanswering = False
         self._listener = None
         self._thread = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._accepted = []  # peer (host, port) of every accepted connection
         self._markers = set()
+        # Work for the serving thread, which alone touches the sockets, and
+        # the socket pair that wakes it up for it.
+        self._calls = queue.SimpleQueue()
+        self._wake = None
         self.bytes_received = 0
 
     @property
@@ -62,6 +86,9 @@ class Tarpit:
         listener.setblocking(False)
         self.port = listener.getsockname()[1]
         self._listener = listener
+        self._wake = socket.socketpair()
+        for end in self._wake:
+            end.setblocking(False)
         self._stop.clear()
         self._thread = threading.Thread(target=self._serve, name=f"tarpit:{self.port}", daemon=True)
         self._thread.start()
@@ -71,72 +98,115 @@ class Tarpit:
         """From now on, swallow what every connection sends, old and new."""
         self._cut = True
 
+    def stop_answering(self):
+        """The host behind stops answering: the connections relayed so far
+        are closed at both ends (the server's own connections end, as in a
+        failover), and new ones are accepted and held, never forwarded."""
+        self._cut = self._unanswering = True
+        self._in_thread(lambda pairs: [pair for pair in pairs if pair.server is not None])
+
     def heal(self):
-        """Forward new connections again (those that were cut stay dead)."""
+        """Forward new connections again. Those that were cut stay dead; those
+        held while the host didn't answer are closed (a host back from a
+        failover resets what it never heard of), so no client waits past
+        the outage for lack of a timeout of its own."""
         self._cut = self.target is None
+        if self._unanswering:
+            self._unanswering = False
+            self._in_thread(lambda pairs: [pair for pair in pairs if pair.server is None])
+
+    def _in_thread(self, choose):
+        """Close the pairs choose(open pairs) picks, in the serving thread; return once done."""
+        done = threading.Event()
+        self._calls.put((choose, done))
+        self._wake[1].send(b"!")
+        if not done.wait(timeout=10):
+            raise TimeoutError("the tarpit's thread did not close its connections")
 
     def _serve(self):
         selector = selectors.DefaultSelector()
-        selector.register(self._listener, selectors.EVENT_READ, None)
-        open_connections = set()
+        selector.register(self._listener, selectors.EVENT_READ, "accept")
+        selector.register(self._wake[0], selectors.EVENT_READ, "wake")
+        pairs = set()
         try:
             while not self._stop.is_set():
                 for key, _ in selector.select(timeout=0.05):
-                    if key.data is None:
-                        self._accept(selector, open_connections)
+                    if key.data == "accept":
+                        self._accept(selector, pairs)
+                    elif key.data == "wake":
+                        self._run_calls(selector, pairs)
                     else:
-                        self._relay(selector, key.fileobj, key.data, open_connections)
+                        self._relay(selector, key.fileobj, key.data, pairs)
         finally:
-            for connection in open_connections:
-                connection.close()
+            for pair in list(pairs):
+                self._drop(selector, pair, pairs)
             selector.close()
 
-    def _accept(self, selector, open_connections):
+    def _run_calls(self, selector, pairs):
+        try:
+            self._wake[0].recv(4096)
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                choose, done = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            for pair in choose(pairs):
+                self._drop(selector, pair, pairs)
+            done.set()
+
+    def _accept(self, selector, pairs):
         try:
             connection, peer = self._listener.accept()
         except BlockingIOError:
             return
         with self._lock:
             self._accepted.append(peer)
-        # A pair's state, shared by both its sockets: the peer socket of
-        # each, and whether the path was cut while it was open.
-        pair = {"client": connection, "server": None, "dead": self._cut}
-        if not pair["dead"]:
+        pair = _Pair(connection, dead=self._cut)
+        if not pair.dead:
             try:
-                pair["server"] = socket.create_connection((self.host, self.target), timeout=5)
+                pair.server = socket.create_connection((self.host, self.target), timeout=5)
             except OSError:
                 connection.close()
                 return
-            pair["server"].setblocking(False)
-            selector.register(pair["server"], selectors.EVENT_READ, pair)
-            open_connections.add(pair["server"])
+            pair.server.setblocking(False)
+            selector.register(pair.server, selectors.EVENT_READ, pair)
         connection.setblocking(False)
         selector.register(connection, selectors.EVENT_READ, pair)
-        open_connections.add(connection)
+        pairs.add(pair)
 
-    def _relay(self, selector, sock, pair, open_connections):
+    def _drop(self, selector, pair, pairs):
+        """Close both ends of a pair, once: both may be ready in the same select()."""
+        if pair not in pairs:
+            return
+        pairs.discard(pair)
+        for end in (pair.client, pair.server):
+            if end is not None:
+                selector.unregister(end)
+                end.close()
+
+    def _relay(self, selector, sock, pair, pairs):
+        if pair not in pairs:
+            return  # its other end gave up in the same select(): closed already
         try:
             data = sock.recv(65536)
         except OSError:
             data = b""
         if not data:  # one side gave up: drop the pair
-            for end in (pair["client"], pair["server"]):
-                if end is not None and end in open_connections:
-                    selector.unregister(end)
-                    open_connections.discard(end)
-                    end.close()
+            self._drop(selector, pair, pairs)
             return
-        pair["dead"] = pair["dead"] or self._cut
-        if sock is pair["client"]:
+        pair.dead = pair.dead or self._cut
+        if sock is pair.client:
             self.bytes_received += len(data)
-        if pair["dead"]:
+        if pair.dead:
             return  # swallowed: never forwarded, never answered
-        other = pair["server"] if sock is pair["client"] else pair["client"]
+        other = pair.server if sock is pair.client else pair.client
         other.setblocking(True)
         try:
             other.sendall(data)
         except OSError:
-            pair["dead"] = True
+            pair.dead = True
         finally:
             other.setblocking(False)
 
@@ -166,6 +236,10 @@ class Tarpit:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        if self._wake is not None:
+            for end in self._wake:
+                end.close()
+            self._wake = None
 
     def __enter__(self):
         return self.start()

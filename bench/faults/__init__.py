@@ -26,6 +26,9 @@ Phases (PHASES below; each one load run, with at most one fault):
   (a cuttable proxy, harness/tarpit.py), then heals: what was sent meanwhile is
   lost, and memcached is back with its old data;
 - postgres-restart: PostgreSQL stopped (fast) and started 3 s later;
+- postgres-not-answering: a relay in front of PostgreSQL (harness/tarpit.py)
+  closes the connections it relays and holds new ones unanswered for 6 s;
+  40 writes sent at once right after, and a read 3 s later;
 - scale-out, scale-out-tagged: MEMCACHIER_SERVERS with 3 servers; one holding
   a share of the keys (without, then with, the {tasklist} keys) is stopped.
 
@@ -34,7 +37,10 @@ during (overlapping it), after (started once the server was back). Per window:
 counts, 5xx, connection errors, latency percentiles, the share over 50 ms and
 over MEMCACHIER_TIMEOUT, the page hit ratio; after a fault, how long until the
 first page hit and until the hit ratio is back to 90% of the baseline's. Every
-read is checked against every acknowledged write (check_reads). Each phase
+read is checked against every acknowledged write (check_reads); a page served
+stale while the database can't be reached, saying so (X-Cache: STALE), is
+counted apart. Both database phases add a task just before the outage, the
+load paused, so that the cached page is out of date throughout. Each phase
 has pass/fail checks; the exit status is 1 if any failed.
 
 Results: bench/results/faults.json and faults.md (a temp dir with --quick).

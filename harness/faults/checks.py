@@ -2,6 +2,11 @@
 What a fault run found: no read missing an acknowledged write (check_reads),
 the figures of each window (summarize), recovery times, and each phase's
 pass/fail checks.
+
+A page served stale (X-Cache: STALE) says so to its visitor: while the
+database can't be reached, the app may serve the cached page of an older
+version of the list, with a notice. Such a read missing a write is counted
+apart (flagged); a stale read is one that misses a write and doesn't say so.
 """
 
 import bisect
@@ -12,12 +17,31 @@ from harness.faults.load import first_hit
 SLOW_SECONDS = 0.05
 # Recovered "within seconds": memcachier_cache skips a failed server for 5 s.
 RECOVERY_LIMIT_SECONDS = 10
+# While the database can't be reached, what the cache can answer is answered
+# at once: a page served stale, or a 503 that says why (issue 22).
+STALE_P50_LIMIT_MS = 20
+STALE_P99_LIMIT_MS = 100
+REFUSED_P99_LIMIT_MS = 100
+# A read behind a crowd of writes to a database that doesn't answer.
+BURST_READ_LIMIT_MS = 1000
+# The checks of a database outage's phases (bench/faults/phases/postgres_*.py).
+DATABASE_DOWN = [
+    "write_before_outage",
+    "no_5xx_outside_the_outage",
+    "no_500",
+    "no_get_503",
+    "writes_during_503",
+    "writes_after",
+    "stale_served_fast",
+    "refused_fast",
+]
 
 
 @dataclass
 class StaleCheck:
     checked: int = 0  # (read, acknowledged write) pairs the read had to reflect
-    problems: list = field(default_factory=list)  # (read, write, what)
+    problems: list = field(default_factory=list)  # (read, write, what), the read unflagged
+    flagged: list = field(default_factory=list)  # the same, the read served stale and saying so
 
 
 def check_reads(records, writes):
@@ -26,7 +50,9 @@ def check_reads(records, writes):
     A read that started after a task's creation was acknowledged, and ended
     before its deletion was sent, must show the task; a read that started
     after its deletion was acknowledged must not. Writes with no clear answer
-    are left out. Task names are unique and need no HTML escaping.
+    are left out. Task names are unique and need no HTML escaping. A read
+    served stale (X-Cache: STALE) that misses a write is flagged, not a
+    problem.
     """
     reads = sorted((r for r in records if r.tasks is not None), key=lambda r: r.started)
     starts = [r.started for r in reads]
@@ -42,13 +68,17 @@ def check_reads(records, writes):
                 if read.finished < delete_sent:
                     check.checked += 1
                     if write.name not in read.names:
-                        check.problems.append((read, write, "missing an added task"))
+                        found(check, read, write, "missing an added task")
         if write.delete:
             for read in reads[bisect.bisect_right(starts, write.delete.finished) :]:
                 check.checked += 1
                 if write.name in read.names:
-                    check.problems.append((read, write, "showing a deleted task"))
+                    found(check, read, write, "showing a deleted task")
     return check
+
+
+def found(check, read, write, what):
+    (check.flagged if read.x_cache == "STALE" else check.problems).append((read, write, what))
 
 
 def percentile(sorted_values, fraction):
@@ -66,6 +96,8 @@ def summarize(records, timeout=0.25):
     latencies = sorted(r.latency for r in records)
     reads = [r.latency for r in records if r.method == "GET"]
     pages = [r for r in records if r.method == "GET" and r.status == 200 and r.x_cache]
+    stale = sorted(r.latency for r in records if r.method == "GET" and r.x_cache == "STALE")
+    refused = sorted(r.latency for r in records if r.status == 503)
     ms = lambda value: None if value is None else round(value * 1000, 1)  # noqa: E731
     return {
         "requests": len(records),
@@ -76,6 +108,12 @@ def summarize(records, timeout=0.25):
         # 5xx is an error.
         "503": sum(1 for r in records if r.status == 503),
         "writes_503": sum(1 for r in records if r.method == "POST" and r.status == 503),
+        "reads_503": sum(1 for r in records if r.method == "GET" and r.status == 503),
+        "503_p99_ms": ms(percentile(refused, 0.99)),
+        # Pages served stale, saying so (X-Cache: STALE): not hits.
+        "stale_served": len(stale),
+        "stale_p50_ms": ms(percentile(stale, 0.50)),
+        "stale_p99_ms": ms(percentile(stale, 0.99)),
         "errors": sum(1 for r in records if r.status == 0),
         "writes": sum(1 for r in records if r.method == "POST"),
         "writes_ok": sum(1 for r in records if r.method == "POST" and r.status == 302),
@@ -130,15 +168,18 @@ def recovery(records, restored, baseline_hit_ratio, end, step=0.5):
 def checks(result, extra):
     """[(name, passed, detail)] for one phase: the common checks and `extra`."""
     total, windows = result["total"], result["windows"]
+    served = result.get("stale_served", 0)
     found = [
         ("no connection errors", total["errors"] == 0, f"{total['errors']} errors"),
         (
             "no stale reads",
             result["stale_reads"] == 0 and result["stale_checked"] > 0,
-            f"{result['stale_reads']} stale of {result['stale_checked']} checked",
+            f"{result['stale_reads']} stale of {result['stale_checked']} checked"
+            + (f"; {served} served stale, flagged" if served else ""),
         ),
     ]
     for name in extra:
+        found += database_down_checks(result, name)
         if name == "no_5xx":
             found.append(("no 5xx", total["5xx"] == 0, f"{total['5xx']} 5xx"))
         elif name == "no_5xx_outside_the_outage":
@@ -190,3 +231,49 @@ def checks(result, extra):
             used = all((s["hits_while_one_stopped"] or 0) > 0 for s in others)
             found.append(("the other servers keep their keys and hits", kept and used, ""))
     return [{"check": name, "passed": bool(passed), "detail": detail} for name, passed, detail in found]
+
+
+def database_down_checks(result, name):
+    """[(name, passed, detail)] of one of the checks only the database phases have."""
+    total, during = result["total"], result["windows"].get("during")
+    if name == "write_before_outage":
+        status = result.get("write_before_fault")
+        return [("a write acknowledged just before the outage", status == 302, f"status {status}")]
+    if name == "no_get_503":
+        # Every page was cached before the outage, in an older version at least.
+        return [("no 503 for a page the cache held", total["reads_503"] == 0, f"{total['reads_503']} GETs got a 503")]
+    if name == "stale_served_fast":
+        p50, p99 = during["stale_p50_ms"], during["stale_p99_ms"]
+        fast = p50 is not None and p50 < STALE_P50_LIMIT_MS and p99 < STALE_P99_LIMIT_MS
+        return [
+            (
+                f"reads served stale during the outage: p50 < {STALE_P50_LIMIT_MS} ms, p99 < {STALE_P99_LIMIT_MS} ms",
+                fast,
+                f"{during['stale_served']} served stale; p50 {p50} ms, p99 {p99} ms",
+            )
+        ]
+    if name == "refused_fast":
+        p99 = during["503_p99_ms"]
+        return [
+            (
+                f"503s during the outage: p99 < {REFUSED_P99_LIMIT_MS} ms",
+                p99 is None or p99 < REFUSED_P99_LIMIT_MS,
+                f"{during['503']} 503s; p99 {p99} ms",
+            )
+        ]
+    if name == "burst":
+        burst = result["burst"]
+        read_ms = burst["read_ms"]
+        return [
+            (
+                f"{burst['writes']} writes at once while it doesn't answer: each gets a 503",
+                burst["writes_503"] == burst["writes"],
+                f"{burst['writes_503']} got a 503; statuses {burst['statuses']}",
+            ),
+            (
+                f"a read {burst['read_after_s']} s after them: answered within {BURST_READ_LIMIT_MS} ms",
+                read_ms is not None and burst["read_status"] == 200 and read_ms <= BURST_READ_LIMIT_MS,
+                f"{read_ms} ms, status {burst['read_status']}, X-Cache {burst['read_x_cache'] or '–'}",
+            ),
+        ]
+    return []

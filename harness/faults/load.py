@@ -5,6 +5,7 @@ import itertools
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from harness.visitor import TOKEN as CSRF_TOKEN
@@ -100,7 +101,8 @@ class Load:
     """Reader and writer threads against one app URL, recording every request.
 
     Every writer keeps its last `keep` tasks: each round it adds one, reads
-    the page and deletes the older ones it finds there.
+    the page and deletes the older ones it finds there. paused() holds every
+    thread back for a moment, with no request in flight.
     """
 
     def __init__(self, url, readers=4, writers=2, write_pause=0.2, keep=2, prefix="load"):
@@ -114,6 +116,9 @@ class Load:
         self.writes = []
         self._stop = threading.Event()
         self._threads = []
+        self._gate = threading.Condition()
+        self._paused = False
+        self._in_flight = 0
 
     def start(self):
         for number in range(self.readers):
@@ -127,33 +132,63 @@ class Load:
         thread.start()
         self._threads.append(thread)
 
-    def _record(self, result):
-        self.records.append(result)
-        return result
+    def _record(self, request, *args):
+        """request(*args) once the load isn't paused, recorded."""
+        with self._gate:
+            # Counted in flight under the same lock paused() checks: no
+            # request slips in between its check and its wait.
+            self._gate.wait_for(lambda: not self._paused or self._stop.is_set())
+            self._in_flight += 1
+        try:
+            result = request(*args)
+            self.records.append(result)
+            return result
+        finally:
+            with self._gate:
+                self._in_flight -= 1
+                self._gate.notify_all()
+
+    @contextmanager
+    def paused(self, timeout=30.0):
+        """No request in flight and none sent until the block ends: what
+        the block does (a write, then a fault) nothing of the load sees
+        half-done."""
+        with self._gate:
+            self._paused = True
+            if not self._gate.wait_for(lambda: self._in_flight == 0, timeout):
+                self._paused = False
+                self._gate.notify_all()
+                raise TimeoutError(f"load: requests still in flight after {timeout} s")
+        try:
+            yield
+        finally:
+            with self._gate:
+                self._paused = False
+                self._gate.notify_all()
 
     def _read(self, number):
         visitor = Visitor(self.url)
         while not self._stop.is_set():
-            self._record(visitor.get("/"))
+            self._record(visitor.get, "/")
 
     def _write(self, number):
         visitor = Visitor(self.url)
-        self._record(visitor.get("/"))  # a CSRF token
+        self._record(visitor.get, "/")  # a CSRF token
         live = []  # my tasks not deleted yet, oldest first
         round_number = 0
         while not self._stop.is_set():
             round_number += 1
             write = Write(f"{self.prefix}-w{number}-{round_number}")
             self.writes.append(write)
-            write.add = self._record(visitor.post("/", {"name": write.name}))
+            write.add = self._record(visitor.post, "/", {"name": write.name})
             write.uncertain = write.add.status != 302
             live.append(write)
-            page = self._record(visitor.get("/"))
+            page = self._record(visitor.get, "/")
             if page.tasks is not None:
                 ids = {name: task_id for task_id, name in page.tasks.items()}
                 for old in live[: -self.keep]:
                     if old.name in ids:
-                        old.delete = self._record(visitor.post(f"/{ids[old.name]}/delete"))
+                        old.delete = self._record(visitor.post, f"/{ids[old.name]}/delete")
                         old.uncertain = old.uncertain or old.delete.status != 302
                         live.remove(old)
                     elif old.uncertain:
@@ -163,6 +198,8 @@ class Load:
 
     def stop(self):
         self._stop.set()
+        with self._gate:
+            self._gate.notify_all()  # paused threads see the stop
         for thread in self._threads:
             thread.join(timeout=30)
         return self
@@ -204,6 +241,60 @@ class Load:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Burst:
+    """`count` writes sent at once, each by a visitor of its own from an
+    address of its own, and a read `read_after` s after them: whether a
+    crowd of requests for a database that doesn't answer holds up the ones
+    behind it.
+
+    prepare() gets every visitor its CSRF token, before anything breaks;
+    start() sends the writes and, `read_after` s later, reads, in threads of
+    its own (an app that hangs must not hold up what the caller does next,
+    such as ending the outage); join() waits for all of it.
+    """
+
+    def __init__(self, url, count=40, read_after=3.0, prefix="burst"):
+        self.count = count
+        self.read_after = read_after
+        self.prefix = prefix
+        self.visitors = [Visitor(url) for _ in range(count + 1)]  # the last one reads
+        self.writes = [None] * count  # Result of each write, in order
+        self.read = None
+        self._threads = []
+
+    def prepare(self):
+        for visitor in self.visitors:
+            visitor.get("/")
+        return self
+
+    def start(self):
+        go = threading.Barrier(self.count + 1)
+
+        def write(number):
+            go.wait()
+            self.writes[number] = self.visitors[number].post("/", {"name": f"{self.prefix}-{number + 1}"})
+
+        def read():
+            go.wait()
+            time.sleep(self.read_after)
+            self.read = self.visitors[-1].get("/")
+
+        for number in range(self.count):
+            self._spawn(write, number)
+        self._spawn(read)
+        return self
+
+    def _spawn(self, target, *args):
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def join(self, timeout=30.0):
+        for thread in self._threads:
+            thread.join(timeout)
+        return self
 
 
 def first_hit(records):

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from harness.faults.load import Visitor
 from harness.services import Gunicorn, Memcached, Postgres, memcached_stats
@@ -68,10 +68,21 @@ class Rig:
     memcached=0 runs the embedded default instead: no MEMCACHIER_SERVERS, a
     FileBasedCache in the work folder, shared by the workers. path=True puts
     a path that can be cut (harness/tarpit.py) between the app and the first
-    server.
+    server; database_relay=True a relay between the app and PostgreSQL that
+    can stop answering (the same module). Migrations go to it directly.
     """
 
-    def __init__(self, workdir, memcached=1, timeout=0.25, workers=2, database_url=None, path=False, worker_class=None):
+    def __init__(
+        self,
+        workdir,
+        memcached=1,
+        timeout=0.25,
+        workers=2,
+        database_url=None,
+        path=False,
+        worker_class=None,
+        database_relay=False,
+    ):
         self.workdir = Path(workdir)
         self.worker_class = worker_class  # gunicorn's; None: config/gunicorn.py's
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -83,6 +94,8 @@ class Rig:
         self.cache = "memcached" if memcached else "file"
         self._wants_path = path
         self.path = None  # a cuttable path to the first server (harness/tarpit.py), if any
+        self._wants_database_relay = database_relay
+        self.database_relay = None  # a relay to PostgreSQL that can stop answering, if any
         self.app = None
         self.log_path = self.workdir / "gunicorn.log"
 
@@ -94,9 +107,22 @@ class Rig:
     def url(self):
         return self.app.url
 
+    @property
+    def database_url(self):
+        """The database's own URL, not the relay's."""
+        return self._database_url or self.postgres.url
+
+    def _relayed_database_url(self):
+        url = urlsplit(self.database_url)
+        if url.hostname != self.database_relay.host:
+            raise ValueError(f"the relay forwards to {self.database_relay.host} only, not {url.hostname}")
+        user = url.netloc.rpartition("@")[0]
+        netloc = (user + "@" if user else "") + self.database_relay.address
+        return url._replace(netloc=netloc).geturl()
+
     def env(self):
         env = {
-            "DATABASE_URL": self._database_url or self.postgres.url,
+            "DATABASE_URL": self._relayed_database_url() if self.database_relay else self.database_url,
             "MEMCACHIER_SERVERS": "",
             "FILE_CACHE_DIR": str(self.workdir / "file-cache"),
             "MEMCACHIER_TIMEOUT": str(self.timeout),
@@ -126,6 +152,8 @@ class Rig:
                 server.start()
         if self._wants_path:
             self.path = Tarpit(target=self.memcached.port).start()
+        if self._wants_database_relay:
+            self.database_relay = Tarpit(target=self._database_port()).start()
         self.start_app()
         visitor = Visitor(self.url)
         visitor.get("/")
@@ -162,10 +190,24 @@ class Rig:
             self.path = Tarpit(target=self.memcached.port).start()
         return self.restart_app()
 
+    def _database_port(self):
+        return urlsplit(self.database_url).port or 5432
+
+    def use_database_relay(self, on=True):
+        """Reach PostgreSQL through a relay that can stop answering (or directly again); restarts the app."""
+        if self.database_relay:
+            self.database_relay.stop()
+            self.database_relay = None
+        if on:
+            self.database_relay = Tarpit(target=self._database_port()).start()
+        return self.restart_app()
+
     def stop(self):
         self.stop_app()
         if self.path:
             self.path.stop()
+        if self.database_relay:
+            self.database_relay.stop()
         for server in self.servers:
             server.stop()
         if self.postgres:
