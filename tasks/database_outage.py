@@ -30,63 +30,108 @@ DATABASE_DOWN = (OperationalError, InterfaceError)
 class ConnectionGate:
     """Whether this process may connect to the database, per alias.
 
-    Down from the first failed connection until the probe connects: every
-    connection a request would make meanwhile fails at once, so a host that
-    doesn't answer costs one connect timeout per probe, not one per request.
+    Down from a failed connection, or from a connection that worked and
+    broke (a restart, a failover, a host gone), until a probe of its own
+    connects. Meanwhile a request that needs a new connection fails at once:
+    a host that doesn't answer costs one connect timeout per probe, not one
+    per request. After a broken connection the first probe starts at once,
+    and requests wait for it a little (up to WAIT_FOR_CHECK_SECONDS after
+    the break, all together): enough for a database that is fine to answer
+    it, not enough to be felt if it isn't.
     """
 
     # A refused connection (a restart) costs nothing, so the probe can be
     # frequent: the app is back within this long of the database.
-    PROBE_EVERY_SECONDS = 0.5
+    PROBE_EVERY_SECONDS = 0.25
+    WAIT_FOR_CHECK_SECONDS = 0.05
 
     def __init__(self):
         self._lock = threading.Lock()
         self._up = threading.Event()
         self._up.set()
+        self._checking = False  # a probe's first try, after a broken connection, is under way
+        self._check_deadline = 0.0  # until when requests wait for that try
         self._probing = False
         self._down_since = None
+        self._logged = False  # that it is down, once per outage
 
     def is_down(self):
         return not self._up.is_set()
 
+    @property
+    def checking(self):
+        """Whether the first probe after a broken connection is under way."""
+        return self._checking
+
     def wait_up(self, timeout):
         """True once the database answers again (for tests and tools)."""
         return self._up.wait(timeout)
+
+    def may_connect(self):
+        if self._up.is_set():
+            return True
+        wait = self._check_deadline - time.monotonic()
+        return self._checking and wait > 0 and self._up.wait(wait)
+
+    def broke(self, connect):
+        """A connection that worked is unusable: check with connect() at once."""
+        self._go_down(connect, checking=True)
+
+    def failed(self, connect, error):
+        """A connection failed: down, and probed with connect() until it works."""
+        self._go_down(connect, checking=False, error=error)
 
     def connected(self):
         with self._lock:
             if self._down_since is not None:
                 logger.warning("The database answers again, after %.1f s", time.monotonic() - self._down_since)
                 self._down_since = None
+            self._checking = self._logged = False
             self._up.set()
 
-    def failed(self, connect, error):
-        """A connection failed: down, and probed with connect() until it works."""
+    def _go_down(self, connect, checking, error=None):
         with self._lock:
-            self._up.clear()
-            if self._down_since is None:
+            if self._up.is_set():
+                self._up.clear()
+                self._checking = checking
                 self._down_since = time.monotonic()
-                logger.error(
-                    "The database can't be reached: %s; no new connections until a probe (every %s s) gets one",
-                    _first_line(error),
-                    self.PROBE_EVERY_SECONDS,
-                )
+                self._check_deadline = self._down_since + self.WAIT_FOR_CHECK_SECONDS
+            if error is not None:
+                self._log_down(error)
             if self._probing:
                 return
             self._probing = True
-        threading.Thread(target=self._probe, args=(connect,), name="database-probe", daemon=True).start()
+        first_wait = 0 if checking else self.PROBE_EVERY_SECONDS
+        threading.Thread(target=self._probe, args=(connect, first_wait), name="database-probe", daemon=True).start()
 
-    def _probe(self, connect):
+    def _probe(self, connect, wait):
         while True:
-            time.sleep(self.PROBE_EVERY_SECONDS)
+            time.sleep(wait)
+            started = time.monotonic()
             try:
                 connect()
-            except Exception:  # still down: whatever it says, the next probe asks again
+            except Exception as error:  # still down: whatever it says, the next probe asks again
+                with self._lock:
+                    self._checking = False
+                    self._log_down(error)
+                # Every PROBE_EVERY_SECONDS from the start of the last try:
+                # at once after a connect that timed out.
+                wait = max(0.0, started + self.PROBE_EVERY_SECONDS - time.monotonic())
                 continue
             with self._lock:
                 self._probing = False
             self.connected()
             return
+
+    def _log_down(self, error):
+        # (The lock is held.)
+        if not self._logged:
+            self._logged = True
+            logger.error(
+                "The database can't be reached: %s; no new connections until a probe (every %s s) gets one",
+                _first_line(error),
+                self.PROBE_EVERY_SECONDS,
+            )
 
     def _forget(self):
         # In a forked child (gunicorn's workers, when the master connected):
