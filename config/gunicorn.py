@@ -2,19 +2,25 @@
 gunicorn settings, used by the Procfile, `make serve`, the tests and the benchmark.
 
 Each knob says why, as heroku/python-getting-started's gunicorn.conf.py
-does. On Heroku the Python buildpack also sets FORWARDED_ALLOW_IPS='*' and,
-unless already set, GUNICORN_CMD_ARGS='--access-logfile -'; command-line
-arguments (and GUNICORN_CMD_ARGS) win over this file. The fault tests use
+does. On Cedar the classic Python buildpack also sets FORWARDED_ALLOW_IPS='*'
+and, unless already set, GUNICORN_CMD_ARGS='--access-logfile -' (Fir's sets
+neither: docs/deploying.md); command-line arguments (and GUNICORN_CMD_ARGS)
+win over this file. The fault tests use
 that to run under both worker models: `GUNICORN_CMD_ARGS='--worker-class sync
 --threads 1'` (with threads > 1, gunicorn runs gthread even when told sync).
 """
 
 import os
 
-# Heroku gives each web dyno its port in PORT.
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+# Heroku gives each web dyno its port in PORT. On Fir a web dyno must listen
+# on IPv6, [::]:$PORT (Heroku's "Dyno Startup Behavior"); IPv4 connections
+# reach a [::] socket too (Linux leaves IPV6_V6ONLY off), so the same bind
+# serves Cedar, as heroku/python-getting-started's does. HOST=0.0.0.0 where
+# IPv6 is off.
+bind = f"{os.environ.get('HOST', '[::]')}:{os.environ.get('PORT', '8000')}"
 
-# Heroku sets WEB_CONCURRENCY from the dyno's memory; 2 fits a small dyno.
+# Cedar's Python buildpack sets WEB_CONCURRENCY from the dyno's memory, Fir's
+# does not; 2 fits a small dyno.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
 # Threads, chosen by measurement (docs/benchmarks.md): a request spends much

@@ -39,7 +39,8 @@ def test_gunicorn_runs_with_debug_off(app_server):
     assert b"DEBUG = True" not in error.value.read()
 
 
-GUNICORN_CONFIG = runpy.run_path(str(Path(__file__).resolve().parent.parent / "config" / "gunicorn.py"))
+GUNICORN_PATH = str(Path(__file__).resolve().parent.parent / "config" / "gunicorn.py")
+GUNICORN_CONFIG = runpy.run_path(GUNICORN_PATH)
 
 
 def test_the_web_process_fits_herokus_router_and_dyno():
@@ -53,6 +54,14 @@ def test_the_web_process_fits_herokus_router_and_dyno():
     # or PATH_INFO (test_cache_poisoning.py shows the shared page unmoved).
     assert GUNICORN_CONFIG["forwarded_allow_ips"] == "*"
     assert GUNICORN_CONFIG["forwarder_headers"] == ""
+
+
+def test_the_web_process_listens_on_ipv6_which_takes_ipv4_too(monkeypatch):
+    # A web dyno on Fir must listen on [::]:$PORT (docs/deploying.md); on
+    # Cedar, IPv4 reaches the same socket.
+    monkeypatch.delenv("HOST", raising=False)
+    monkeypatch.setenv("PORT", "5000")
+    assert runpy.run_path(GUNICORN_PATH)["bind"] == "[::]:5000"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,9 +1,10 @@
 """
 The Python the app is built on: `.python-version` names a minor version only,
-as Heroku's buildpack asks, so each build gets that version's latest
-security release; `runtime.txt` (deprecated by Heroku, kept by design) names
-the same one; and the tests run on it whenever this machine has it
-(Makefile).
+as Heroku's buildpacks ask, so each build gets that version's latest
+security release; `runtime.txt` (kept by design: deprecated on Cedar, refused
+on Fir, docs/deploying.md) names the same one; and the tests run on it
+whenever this machine has it (Makefile). What each buildpack accepts:
+tests/test_deploy_files.py.
 """
 
 import re
